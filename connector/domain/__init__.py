@@ -1,0 +1,1 @@
+"""Pure domain: order lifecycle, mapping, retry policy. No I/O, nothing else of ours."""

@@ -1,0 +1,51 @@
+"""Jobs: the units of work the worker claims from the database (the outbox)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+JsonObject = dict[str, Any]
+
+
+class JobKind(StrEnum):
+    ACCEPT_ORDER = "accept_order"  # fetch the order; RxScale `pending review`
+    PLACE_ORDER = "place_order"  # patient, prescriptions and order at Empower
+    MARK_IN_PROGRESS = "mark_in_progress"  # RxScale `in-progress`
+    EMPOWER_EVENT = "empower_event"  # apply one Empower webhook to its order
+    HOLD_ORDER = "hold_order"  # RxScale `on-hold` with the reason
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"  # permanent error: retrying cannot help
+    DEAD = "dead"  # ran out of attempts
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """A job to enqueue. `unique_key` makes enqueueing the same work twice a no-op."""
+
+    kind: JobKind
+    order_uid: str | None
+    payload: JsonObject = field(default_factory=dict)
+    unique_key: str | None = None
+    delay_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    kind: JobKind
+    order_uid: str | None
+    payload: JsonObject
+    attempts: int
+    state: JobState
+    run_at: datetime
+    created_at: datetime
+    last_error: str | None = None
+    lease_owner: str | None = None

@@ -1,0 +1,215 @@
+"""Empower's webhook events as plain values, and what each means for an order.
+
+Events carry the latest state when sent and may arrive late or twice, so every decision
+here looks at where the order already is and never moves it backwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, assert_never
+
+from connector.domain.empower import EmpowerOrderStatus, ShipmentStatus, Tracking
+from connector.domain.jobs import JsonObject
+from connector.domain.lifecycle import OrderState
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentNews:
+    request_id: str
+    status: str
+    tracking: Tracking | None
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderNews:
+    request_id: str
+    succeeded: bool
+    status: str | None
+    code: str | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PrescriptionNews:
+    prescription_token: str
+    patient_token: str | None
+
+
+EmpowerNews = ShipmentNews | OrderNews | PrescriptionNews
+
+
+def news_request_id(news: EmpowerNews) -> str | None:
+    match news:
+        case ShipmentNews() | OrderNews():
+            return news.request_id
+        case PrescriptionNews():
+            return None
+        case _:
+            assert_never(news)
+
+
+def news_to_payload(news: EmpowerNews) -> JsonObject:
+    """The job payload for one event: ids, statuses and tracking, never patient data."""
+    match news:
+        case ShipmentNews():
+            return {
+                "type": "shipment",
+                "request_id": news.request_id,
+                "status": news.status,
+                "tracking_number": news.tracking.tracking_number if news.tracking else None,
+                "carrier": news.tracking.carrier if news.tracking else None,
+                "tracking_url": news.tracking.tracking_url if news.tracking else None,
+                "message": news.message,
+            }
+        case OrderNews():
+            return {
+                "type": "order",
+                "request_id": news.request_id,
+                "succeeded": news.succeeded,
+                "status": news.status,
+                "code": news.code,
+                "message": news.message,
+            }
+        case PrescriptionNews():
+            return {
+                "type": "prescription",
+                "prescription_token": news.prescription_token,
+                "patient_token": news.patient_token,
+            }
+        case _:
+            assert_never(news)
+
+
+def news_from_payload(payload: JsonObject) -> EmpowerNews:
+    kind = payload.get("type")
+    if kind == "shipment":
+        number = _opt_str(payload.get("tracking_number"))
+        tracking = (
+            Tracking(
+                tracking_number=number,
+                carrier=_opt_str(payload.get("carrier")),
+                tracking_url=_opt_str(payload.get("tracking_url")),
+            )
+            if number
+            else None
+        )
+        return ShipmentNews(
+            request_id=str(payload["request_id"]),
+            status=str(payload["status"]),
+            tracking=tracking,
+            message=str(payload.get("message") or ""),
+        )
+    if kind == "order":
+        return OrderNews(
+            request_id=str(payload["request_id"]),
+            succeeded=bool(payload["succeeded"]),
+            status=_opt_str(payload.get("status")),
+            code=_opt_str(payload.get("code")),
+            message=str(payload.get("message") or ""),
+        )
+    if kind == "prescription":
+        return PrescriptionNews(
+            prescription_token=str(payload["prescription_token"]),
+            patient_token=_opt_str(payload.get("patient_token")),
+        )
+    raise ValueError(f"unknown news type {kind!r}")
+
+
+def _opt_str(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+# --- what shipment news means ----------------------------------------------------------
+
+IN_FLIGHT_SHIPMENT_STATUSES = frozenset(
+    {
+        ShipmentStatus.LABEL_CREATED,
+        ShipmentStatus.SHIPPED,
+        ShipmentStatus.IN_TRANSIT,
+        ShipmentStatus.OUT_FOR_DELIVERY,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteOrder:
+    """Call `complete_order` with this tracking; `then_deliver` when it already arrived."""
+
+    tracking: Tracking
+    then_deliver: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RecordDelivery:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class WaitForPlacement:
+    """The order is not yet `in-progress` at RxScale; try again once it is."""
+
+
+@dataclass(frozen=True, slots=True)
+class NoteOnly:
+    """Nothing to do but record it; `alert` when a person should look."""
+
+    kind: str
+    alert: bool = False
+
+
+ShipmentPlan = CompleteOrder | RecordDelivery | WaitForPlacement | NoteOnly
+
+
+def plan_shipment(state: OrderState, news: ShipmentNews) -> ShipmentPlan:
+    delivered = news.status == ShipmentStatus.DELIVERED
+    in_flight = news.status in IN_FLIGHT_SHIPMENT_STATUSES
+    if not (delivered or in_flight):
+        # EXCEPTION, RETURNED or a status we do not know: a person should look.
+        return NoteOnly("shipment_problem", alert=True)
+    match state:
+        case OrderState.RECEIVED | OrderState.ACCEPTED | OrderState.PLACED:
+            return WaitForPlacement()
+        case OrderState.IN_PROGRESS:
+            if news.tracking is None:
+                return NoteOnly("shipment_without_tracking", alert=True)
+            return CompleteOrder(news.tracking, then_deliver=delivered)
+        case OrderState.COMPLETED:
+            return RecordDelivery() if delivered else NoteOnly("shipment_repeated")
+        case OrderState.DELIVERED:
+            return NoteOnly("shipment_repeated")
+        case OrderState.REJECTED | OrderState.ON_HOLD | OrderState.CANCELLED:
+            return NoteOnly("shipment_for_inactive_order", alert=True)
+        case _:
+            assert_never(state)
+
+
+# --- what order news means --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RejectOrder:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordStatus:
+    status: str
+
+
+OrderPlan = RejectOrder | RecordStatus | NoteOnly
+
+
+def plan_order_news(state: OrderState, news: OrderNews) -> OrderPlan:
+    rejected = not news.succeeded or news.status == EmpowerOrderStatus.REJECTED
+    if rejected:
+        if state in (OrderState.PLACED, OrderState.IN_PROGRESS):
+            reason = news.message or "rejected by Empower"
+            if news.code:
+                reason = f"{reason} (code {news.code})"
+            return RejectOrder(reason)
+        return NoteOnly("rejection_for_inactive_order", alert=True)
+    if news.status:
+        return RecordStatus(news.status)
+    return NoteOnly("order_news_without_status")
