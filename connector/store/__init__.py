@@ -1,0 +1,1 @@
+"""Durable storage: tables, repositories and the job queue. Returns domain objects."""

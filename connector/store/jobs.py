@@ -1,0 +1,296 @@
+"""The job queue (the outbox), on SQLite and PostgreSQL alike.
+
+Claiming takes due jobs under a lease. Within one order, jobs run one at a time and in the
+order they were enqueued: a job is claimable only when no job of its order is running and
+no earlier job of its order is still queued. A partial unique index on running jobs makes
+that hold even when two replicas race. Finishing a job is fenced by its lease: a worker
+whose lease was taken over cannot commit a result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, and_, exists, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from connector.domain.jobs import Job, JobKind, JobSpec, JobState
+from connector.store.dialect import insert_or_ignore
+from connector.store.tables import jobs_table
+
+jobs = jobs_table
+
+NOTIFY_CHANNEL = "connector_jobs"
+MAX_ERROR_LENGTH = 2000
+
+
+class LeaseLost(Exception):
+    """Another worker holds this job now; our result must not be committed."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"lease on job {job_id} was lost")
+        self.job_id = job_id
+
+
+async def enqueue(
+    connection: AsyncConnection, specs: Sequence[JobSpec], now: datetime
+) -> list[int]:
+    """Insert jobs; one whose `unique_key` exists already is skipped. Returns new ids."""
+    created: list[int] = []
+    for spec in specs:
+        statement = (
+            insert_or_ignore(connection, jobs, "unique_key")
+            .values(
+                kind=spec.kind.value,
+                order_uid=spec.order_uid,
+                state=JobState.QUEUED.value,
+                payload=spec.payload,
+                unique_key=spec.unique_key,
+                attempts=0,
+                run_at=now + timedelta(seconds=spec.delay_seconds),
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(jobs.c.id)
+        )
+        job_id = (await connection.execute(statement)).scalar_one_or_none()
+        if job_id is not None:
+            created.append(job_id)
+    if created and connection.dialect.name == "postgresql":
+        # Delivered to listening replicas when this transaction commits, never before.
+        await connection.execute(
+            text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL}
+        )
+    return created
+
+
+def _claimable(now: datetime) -> Any:
+    other = jobs.alias("other")
+    blocked = exists().where(
+        other.c.order_uid == jobs.c.order_uid,
+        or_(
+            other.c.state == JobState.RUNNING.value,
+            and_(other.c.state == JobState.QUEUED.value, other.c.id < jobs.c.id),
+        ),
+    )
+    due = and_(jobs.c.state == JobState.QUEUED.value, jobs.c.run_at <= now, ~blocked)
+    abandoned = and_(jobs.c.state == JobState.RUNNING.value, jobs.c.lease_expires_at < now)
+    return or_(due, abandoned)
+
+
+async def claim(
+    connection: AsyncConnection,
+    owner: str,
+    limit: int,
+    now: datetime,
+    lease_seconds: float,
+) -> list[Job]:
+    """Take up to `limit` due jobs (and jobs whose worker's lease ran out) for `owner`."""
+    if limit <= 0:
+        return []
+    candidates = (
+        select(jobs.c.id)
+        .where(_claimable(now))
+        .order_by(jobs.c.run_at, jobs.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=jobs)
+    )
+    ids = list((await connection.execute(candidates)).scalars())
+    if not ids:
+        return []
+    claimed = (
+        update(jobs)
+        .where(jobs.c.id.in_(ids))
+        .values(
+            state=JobState.RUNNING.value,
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            attempts=jobs.c.attempts + 1,
+            updated_at=now,
+        )
+        .returning(*jobs.c)
+    )
+    rows = (await connection.execute(claimed)).all()
+    return sorted((_to_job(row) for row in rows), key=lambda job: (job.run_at, job.id))
+
+
+async def renew_leases(
+    connection: AsyncConnection,
+    owner: str,
+    job_ids: Sequence[int],
+    now: datetime,
+    lease_seconds: float,
+) -> set[int]:
+    """Extend the leases `owner` still holds; returns the ids it still holds."""
+    if not job_ids:
+        return set()
+    statement = (
+        update(jobs)
+        .where(
+            jobs.c.id.in_(list(job_ids)),
+            jobs.c.state == JobState.RUNNING.value,
+            jobs.c.lease_owner == owner,
+        )
+        .values(lease_expires_at=now + timedelta(seconds=lease_seconds), updated_at=now)
+        .returning(jobs.c.id)
+    )
+    return set((await connection.execute(statement)).scalars())
+
+
+def _held_by(job_id: int, owner: str) -> Any:
+    return and_(
+        jobs.c.id == job_id,
+        jobs.c.state == JobState.RUNNING.value,
+        jobs.c.lease_owner == owner,
+    )
+
+
+async def _finish(
+    connection: AsyncConnection, job_id: int, owner: str, values: dict[str, Any]
+) -> None:
+    statement = update(jobs).where(_held_by(job_id, owner)).values(**values)
+    if (await connection.execute(statement)).rowcount != 1:
+        raise LeaseLost(job_id)
+
+
+async def complete(connection: AsyncConnection, job_id: int, owner: str, now: datetime) -> None:
+    await _finish(
+        connection,
+        job_id,
+        owner,
+        {
+            "state": JobState.DONE.value,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "finished_at": now,
+            "updated_at": now,
+        },
+    )
+
+
+async def reschedule(
+    connection: AsyncConnection,
+    job_id: int,
+    owner: str,
+    now: datetime,
+    *,
+    delay_seconds: float,
+    error: str,
+    counts_as_attempt: bool = True,
+) -> None:
+    values: dict[str, Any] = {
+        "state": JobState.QUEUED.value,
+        "run_at": now + timedelta(seconds=delay_seconds),
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "last_error": error[:MAX_ERROR_LENGTH],
+        "updated_at": now,
+    }
+    if not counts_as_attempt:
+        values["attempts"] = jobs.c.attempts - 1
+    await _finish(connection, job_id, owner, values)
+
+
+async def give_up(
+    connection: AsyncConnection,
+    job_id: int,
+    owner: str,
+    now: datetime,
+    *,
+    state: JobState,
+    error: str,
+) -> None:
+    if state not in (JobState.FAILED, JobState.DEAD):
+        raise ValueError(f"cannot give up into {state}")
+    await _finish(
+        connection,
+        job_id,
+        owner,
+        {
+            "state": state.value,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "last_error": error[:MAX_ERROR_LENGTH],
+            "finished_at": now,
+            "updated_at": now,
+        },
+    )
+
+
+async def release(
+    connection: AsyncConnection, owner: str, job_ids: Sequence[int], now: datetime
+) -> int:
+    """Hand unfinished jobs back to the queue at once (graceful stop); no attempt is spent."""
+    if not job_ids:
+        return 0
+    statement = (
+        update(jobs)
+        .where(
+            jobs.c.id.in_(list(job_ids)),
+            jobs.c.state == JobState.RUNNING.value,
+            jobs.c.lease_owner == owner,
+        )
+        .values(
+            state=JobState.QUEUED.value,
+            run_at=now,
+            lease_owner=None,
+            lease_expires_at=None,
+            attempts=jobs.c.attempts - 1,
+            updated_at=now,
+        )
+    )
+    return int((await connection.execute(statement)).rowcount)
+
+
+async def next_wakeup(connection: AsyncConnection) -> datetime | None:
+    """When the earliest queued job falls due or the earliest lease runs out."""
+    due = select(func.min(jobs.c.run_at)).where(jobs.c.state == JobState.QUEUED.value)
+    lease = select(func.min(jobs.c.lease_expires_at)).where(jobs.c.state == JobState.RUNNING.value)
+    times = [
+        (await connection.execute(due)).scalar_one_or_none(),
+        (await connection.execute(lease)).scalar_one_or_none(),
+    ]
+    present = [t for t in times if t is not None]
+    return min(present) if present else None
+
+
+async def get_job(connection: AsyncConnection, job_id: int) -> Job | None:
+    row = (await connection.execute(select(jobs).where(jobs.c.id == job_id))).first()
+    return _to_job(row) if row is not None else None
+
+
+async def list_jobs(
+    connection: AsyncConnection,
+    *,
+    states: Sequence[JobState] | None = None,
+    order_uid: str | None = None,
+    limit: int = 1000,
+) -> list[Job]:
+    statement = select(jobs).order_by(jobs.c.id).limit(limit)
+    if states:
+        statement = statement.where(jobs.c.state.in_([s.value for s in states]))
+    if order_uid is not None:
+        statement = statement.where(jobs.c.order_uid == order_uid)
+    return [_to_job(row) for row in await connection.execute(statement)]
+
+
+async def count_by_state(connection: AsyncConnection) -> dict[JobState, int]:
+    statement = select(jobs.c.state, func.count()).group_by(jobs.c.state)
+    return {JobState(state): count for state, count in await connection.execute(statement)}
+
+
+def _to_job(row: Row[Any]) -> Job:
+    return Job(
+        id=row.id,
+        kind=JobKind(row.kind),
+        order_uid=row.order_uid,
+        payload=dict(row.payload or {}),
+        attempts=row.attempts,
+        state=JobState(row.state),
+        run_at=row.run_at,
+        created_at=row.created_at,
+        last_error=row.last_error,
+        lease_owner=row.lease_owner,
+    )
