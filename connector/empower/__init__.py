@@ -1,0 +1,1 @@
+"""Empower Pharmacy API adapter: wire models, client, webhook authentication."""

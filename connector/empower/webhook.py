@@ -1,0 +1,107 @@
+"""Authenticating and reading Empower's webhook deliveries."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from connector.domain.empower import Tracking
+from connector.domain.errors import MalformedDelivery
+from connector.domain.news import EmpowerNews, OrderNews, PrescriptionNews, ShipmentNews
+from connector.empower.models import (
+    NotifyRxEventIn,
+    OrderDetailsIn,
+    RequestEventIn,
+    ShipmentDetailsIn,
+)
+from connector.partner.wire import validate_delivery
+
+
+class CallbackType(StrEnum):
+    SHIPMENT = "SHIPMENT"
+    ORDER = "ORDER"
+    NOTIFY_RX = "NOTIFY_RX"
+
+
+def is_authorized(header: str | None, keys: Sequence[str]) -> bool:
+    """`Bearer <key>`, or Basic credentials whose password is a key; constant time."""
+    if not header or not keys:
+        return False
+    scheme, _, credentials = header.strip().partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "bearer":
+        offered = credentials
+    elif scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        _, separator, offered = decoded.partition(":")
+        if not separator:
+            return False
+    else:
+        return False
+    offered_bytes = offered.encode("utf-8")
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(key.encode("utf-8"), offered_bytes)
+    return matched
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownCallback:
+    """A callback type the connector does not know: acknowledged, recorded, logged."""
+
+    callback_type: str
+
+
+def parse_event(body: bytes) -> EmpowerNews | UnknownCallback:
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedDelivery("body is not valid JSON") from exc
+    if not isinstance(document, dict):
+        raise MalformedDelivery("body must be a JSON object")
+    callback_type = document.get("callback_type")
+    if not isinstance(callback_type, str) or not callback_type:
+        raise MalformedDelivery("callback_type is missing")
+    if callback_type == CallbackType.NOTIFY_RX:
+        notify = validate_delivery(NotifyRxEventIn, document)
+        return PrescriptionNews(
+            prescription_token=notify.details.prescription_token,
+            patient_token=notify.details.patient_token,
+        )
+    if callback_type == CallbackType.SHIPMENT:
+        event = validate_delivery(RequestEventIn, document)
+        shipment = validate_delivery(ShipmentDetailsIn, event.details, where="details")
+        tracking = (
+            Tracking(
+                tracking_number=shipment.tracking_number,
+                carrier=shipment.carrier,
+                tracking_url=shipment.tracking_url,
+            )
+            if shipment.tracking_number
+            else None
+        )
+        return ShipmentNews(
+            request_id=event.request_id,
+            status=shipment.status.upper(),
+            tracking=tracking,
+            message=shipment.message,
+        )
+    if callback_type == CallbackType.ORDER:
+        event = validate_delivery(RequestEventIn, document)
+        order = validate_delivery(OrderDetailsIn, event.details, where="details")
+        return OrderNews(
+            request_id=event.request_id,
+            succeeded=event.status.lower() != "error",
+            status=order.status.upper() if order.status else None,
+            code=order.code,
+            message=order.message,
+        )
+    return UnknownCallback(callback_type[:64])

@@ -1,0 +1,42 @@
+"""The base of every partner wire model, and how their validation errors are told."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from connector.domain.errors import MalformedDelivery
+
+
+class WireModel(BaseModel):
+    """Partner JSON: unknown fields ignored, never rejected; errors never echo input."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        hide_input_in_errors=True,
+        coerce_numbers_to_str=True,
+        frozen=True,
+    )
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def describe_validation_error(error: ValidationError, *, where: str = "") -> str:
+    """Field paths and reasons only; never the offending values (they may be patient data)."""
+    problems = []
+    for item in error.errors(include_input=False, include_url=False):
+        location = ".".join(str(part) for part in item["loc"])
+        if where:
+            location = f"{where}.{location}" if location else where
+        problems.append(f"{location or 'body'}: {item['msg']}")
+    return "; ".join(problems)
+
+
+def validate_delivery(model: type[M], document: object, *, where: str = "") -> M:
+    """Validate part of a webhook body; a mismatch is a `MalformedDelivery` (HTTP 400)."""
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        raise MalformedDelivery(describe_validation_error(exc, where=where)) from exc

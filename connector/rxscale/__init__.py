@@ -1,0 +1,1 @@
+"""RxScale External Pharmacy API adapter: wire models, client, webhook verification."""

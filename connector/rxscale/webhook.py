@@ -1,0 +1,76 @@
+"""Verifying and reading RxScale's webhook deliveries."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from connector.domain.errors import MalformedDelivery
+from connector.partner.wire import validate_delivery
+from connector.rxscale.models import WebhookEnvelopeModel
+
+
+class RxScaleEvent(StrEnum):
+    ORDER_CREATED = "pharmacy_order_created"
+    ORDER_UPDATED = "pharmacy_order_updated"
+    SKU_STOCK_UPDATED = "pharmacy_sku_stock_updated"
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The signature RxScale sends: lowercase hex HMAC-SHA256 of the raw body."""
+    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(body: bytes, signature: str | None, secrets: Sequence[str]) -> bool:
+    """True when any configured secret produced `signature`, compared in constant time.
+
+    Every secret is tried even after a match, so the time taken does not tell which one
+    (or whether an earlier one) matched.
+    """
+    if not signature or not secrets:
+        return False
+    offered = signature.strip().lower().encode("utf-8", "replace")
+    matched = False
+    for secret in secrets:
+        expected = sign(body, secret).encode("ascii")
+        matched |= hmac.compare_digest(expected, offered)
+    return matched
+
+
+@dataclass(frozen=True, slots=True)
+class RxScaleDelivery:
+    event_type: str
+    timestamp: int
+    subject_uid: str
+    status: str | None
+
+    def dedupe_parts(self) -> tuple[str, ...]:
+        """RxScale's documented key, plus the status so two changes in a second differ."""
+        parts = (self.event_type, str(self.timestamp), self.subject_uid)
+        if self.event_type == RxScaleEvent.ORDER_UPDATED:
+            return (*parts, self.status or "")
+        return parts
+
+
+def parse_delivery(body: bytes) -> RxScaleDelivery:
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedDelivery("body is not valid JSON") from exc
+    if not isinstance(document, dict):
+        raise MalformedDelivery("body must be a JSON object")
+    envelope = validate_delivery(WebhookEnvelopeModel, document)
+    uid = envelope.data.get("uid")
+    if not isinstance(uid, str) or not uid or len(uid) > 255:
+        raise MalformedDelivery("data.uid is missing or not a string of 1 to 255 characters")
+    status = envelope.data.get("status")
+    return RxScaleDelivery(
+        event_type=envelope.event_type,
+        timestamp=envelope.timestamp,
+        subject_uid=uid,
+        status=status if isinstance(status, str) else None,
+    )
