@@ -1,0 +1,284 @@
+"""The worker: claims due jobs, runs their handlers, commits each result in one transaction.
+
+A handler's outbound calls happen outside any transaction. Its result (job done, order
+state change, history, follow-up jobs) is committed together, fenced by the job's lease.
+A failure is classified by the retry policy: retried with backoff, failed for good, or
+buried as dead after too many attempts. Nothing a handler raises stops the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import random
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+
+from connector.domain.clock import Clock
+from connector.domain.errors import PartnerError
+from connector.domain.jobs import Job, JobKind, JobState
+from connector.domain.outcome import NOTHING, Outcome
+from connector.domain.retry import Bury, Fail, Retry, RetryPolicy, Uniform, classify, decide
+from connector.pipeline.base import JobHandler
+from connector.store import jobs, orders
+from connector.store.database import Database
+
+log = structlog.get_logger("connector.worker")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    concurrency: int = 4
+    lease_seconds: float = 60.0
+    # The longest the worker sleeps when idle; new work wakes it at once.
+    idle_seconds: float = 5.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+class JobSignal:
+    """Wakes the worker the moment new work is committed in this process."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+
+    async def wait_up_to(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(seconds, 0.0)):
+                await self._event.wait()
+        self._event.clear()
+
+
+class Worker:
+    def __init__(
+        self,
+        database: Database,
+        handlers: Mapping[JobKind, JobHandler],
+        config: WorkerConfig,
+        clock: Clock,
+        *,
+        signal: JobSignal | None = None,
+        worker_id: str | None = None,
+        rng: Uniform | None = None,
+    ) -> None:
+        missing = set(JobKind) - set(handlers)
+        if missing:
+            raise ValueError(f"no handler for {sorted(k.value for k in missing)}")
+        self.database = database
+        self.handlers = handlers
+        self.config = config
+        self.clock = clock
+        self.signal = signal or JobSignal()
+        self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
+        self.rng: Uniform = rng or random.Random()
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._stopping = asyncio.Event()
+        self.completed = 0
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._running)
+
+    def stop(self) -> None:
+        """Stop claiming; `run` then drains what is in flight."""
+        self._stopping.set()
+        self.signal.notify()
+
+    async def run(self, grace_seconds: float = 25.0) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat(), name="lease-heartbeat")
+        try:
+            while not self._stopping.is_set():
+                claimed = await self._claim_some()
+                if claimed and self.in_flight < self.config.concurrency:
+                    continue  # there may be more due right now
+                await self._idle()
+        finally:
+            await self._drain(grace_seconds)
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _claim_some(self) -> int:
+        free = self.config.concurrency - self.in_flight
+        if free <= 0:
+            return 0
+        try:
+            async with self.database.transaction() as connection:
+                claimed = await jobs.claim(
+                    connection,
+                    self.worker_id,
+                    free,
+                    self.clock.now(),
+                    self.config.lease_seconds,
+                )
+        except SQLAlchemyError as exc:
+            # Another replica raced us to a job of the same order, or the database is away:
+            # either way, try again shortly rather than stop.
+            log.warning("job_claim_failed", error=type(exc).__name__)
+            await asyncio.sleep(0.2)
+            return 0
+        for job in claimed:
+            task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
+            self._running[job.id] = task
+            task.add_done_callback(functools.partial(self._finished, job.id))
+        return len(claimed)
+
+    def _finished(self, job_id: int, _task: asyncio.Task[None]) -> None:
+        self._running.pop(job_id, None)
+        self.signal.notify()  # a slot is free
+
+    async def _idle(self) -> None:
+        timeout = self.config.idle_seconds
+        if self.in_flight < self.config.concurrency:
+            wakeup = await self._next_wakeup()
+            if wakeup is not None:
+                timeout = min(timeout, (wakeup - self.clock.now()).total_seconds())
+        await self.signal.wait_up_to(timeout)
+
+    async def _next_wakeup(self) -> datetime | None:
+        try:
+            async with self.database.engine.connect() as connection:
+                return await jobs.next_wakeup(connection)
+        except SQLAlchemyError:
+            return None
+
+    async def _execute(self, job: Job) -> None:
+        with structlog.contextvars.bound_contextvars(
+            job_id=job.id, job_kind=job.kind.value, order_uid=job.order_uid, attempt=job.attempts
+        ):
+            handler = self.handlers[job.kind]
+            try:
+                outcome = await handler.run(job)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # every failure is classified
+                await self._failed(job, handler, error)
+                return
+            try:
+                await self._commit(job, outcome)
+            except jobs.LeaseLost:
+                log.warning("job_lease_lost")
+            except Exception as error:  # e.g. the order moved meanwhile
+                await self._failed(job, handler, error)
+
+    async def _commit(self, job: Job, outcome: Outcome) -> None:
+        now = self.clock.now()
+        async with self.database.transaction() as connection:
+            await jobs.complete(connection, job.id, self.worker_id, now)
+            await orders.apply_outcome(connection, outcome, now, job_id=job.id)
+            new_jobs = await jobs.enqueue(connection, outcome.follow_ups, now)
+        self.completed += 1
+        for transition in outcome.transitions:
+            log.info(
+                "order_state_changed",
+                order_uid=outcome.order_uid,
+                from_state=transition.before.value,
+                to_state=transition.after.value,
+                order_event=transition.event.value,
+            )
+        log.info("job_succeeded", follow_ups=len(new_jobs))
+        if new_jobs:
+            self.signal.notify()
+
+    async def _failed(self, job: Job, handler: JobHandler, error: Exception) -> None:
+        kind, retry_after = classify(error)
+        decision = decide(self.config.retry, job.attempts, kind, retry_after, self.rng)
+        reason = describe(error)
+        failure = {"failure": kind.value, "error": reason}
+        if isinstance(error, PartnerError) and error.request_id:
+            failure["request_id"] = error.request_id
+        try:
+            match decision:
+                case Retry(delay_seconds=delay, counts_as_attempt=counts):
+                    async with self.database.transaction() as connection:
+                        await jobs.reschedule(
+                            connection,
+                            job.id,
+                            self.worker_id,
+                            self.clock.now(),
+                            delay_seconds=delay,
+                            error=reason,
+                            counts_as_attempt=counts,
+                        )
+                    log.warning("job_retry_scheduled", delay_seconds=round(delay, 2), **failure)
+                case Fail():
+                    outcome = NOTHING
+                    if isinstance(error, PartnerError):
+                        outcome = await handler.on_permanent_failure(job, error)
+                    await self._give_up(job, JobState.FAILED, reason, outcome)
+                    log.error("job_failed", **failure)
+                case Bury():
+                    await self._give_up(job, JobState.DEAD, reason, NOTHING)
+                    log.error("job_dead", **failure)
+        except jobs.LeaseLost:
+            log.warning("job_lease_lost", **failure)
+        except Exception as exc:  # the lease lapses; the job returns
+            log.exception("job_failure_not_recorded", record_error=type(exc).__name__, **failure)
+
+    async def _give_up(self, job: Job, state: JobState, reason: str, outcome: Outcome) -> None:
+        now = self.clock.now()
+        async with self.database.transaction() as connection:
+            await jobs.give_up(connection, job.id, self.worker_id, now, state=state, error=reason)
+            await orders.apply_outcome(connection, outcome, now, job_id=job.id)
+            new_jobs = await jobs.enqueue(connection, outcome.follow_ups, now)
+        if new_jobs:
+            self.signal.notify()
+
+    async def _heartbeat(self) -> None:
+        interval = self.config.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            held = list(self._running)
+            if not held:
+                continue
+            try:
+                async with self.database.transaction() as connection:
+                    kept = await jobs.renew_leases(
+                        connection,
+                        self.worker_id,
+                        held,
+                        self.clock.now(),
+                        self.config.lease_seconds,
+                    )
+            except SQLAlchemyError as exc:
+                log.warning("lease_renewal_failed", error=type(exc).__name__)
+                continue
+            for job_id in set(held) - kept:
+                if job_id in self._running:
+                    log.warning("job_lease_lost", job_id=job_id)
+
+    async def _drain(self, grace_seconds: float) -> None:
+        """Let in-flight jobs finish within the grace period; hand the rest back."""
+        if not self._running:
+            return
+        log.info("worker_draining", in_flight=self.in_flight, grace_seconds=grace_seconds)
+        pending = list(self._running.values())
+        _done, unfinished = await asyncio.wait(pending, timeout=grace_seconds)
+        leftover = [job_id for job_id, task in self._running.items() if task in unfinished]
+        for task in unfinished:
+            task.cancel()
+        await asyncio.gather(*unfinished, return_exceptions=True)
+        if leftover:
+            try:
+                async with self.database.transaction() as connection:
+                    released = await jobs.release(
+                        connection, self.worker_id, leftover, self.clock.now()
+                    )
+                log.warning("jobs_released", count=released)
+            except SQLAlchemyError as exc:
+                log.error("jobs_not_released", error=type(exc).__name__, count=len(leftover))
+
+
+def describe(error: BaseException) -> str:
+    if isinstance(error, PartnerError):
+        return error.describe()
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
