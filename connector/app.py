@@ -1,0 +1,216 @@
+"""The composition root: builds settings into a running daemon, and stops it cleanly.
+
+Start: database (migrated: SQLite here, PostgreSQL by `connector migrate`), partner clients,
+job handlers, worker, web server. Stop (SIGTERM): readiness turns false, intake stops,
+in-flight jobs get the grace period, the rest go back to the queue, exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+from collections.abc import Mapping
+
+import structlog
+from aiohttp import web
+
+from connector import __version__
+from connector.domain.clock import Clock, SystemClock
+from connector.domain.jobs import JobKind
+from connector.domain.mapping import MappingPolicy
+from connector.domain.retry import RetryPolicy
+from connector.empower.client import EmpowerClient
+from connector.pipeline.base import Dependencies, JobHandler
+from connector.pipeline.events import ApplyEmpowerEvent
+from connector.pipeline.intake import AcceptOrder
+from connector.pipeline.placement import PlaceOrder
+from connector.pipeline.progress import HoldOrder, MarkInProgress
+from connector.pipeline.worker import JobSignal, Worker, WorkerConfig
+from connector.rxscale.client import RxScaleClient
+from connector.settings import Settings
+from connector.store.database import Database
+from connector.store.migrate import head_revisions, is_up_to_date, upgrade_to_head
+from connector.web.context import ServiceState, WebContext
+from connector.web.server import build_web_app
+
+log = structlog.get_logger("connector.app")
+
+
+class StartupError(Exception):
+    """The daemon cannot start; the message says why in one line."""
+
+
+def build_handlers(deps: Dependencies) -> Mapping[JobKind, JobHandler]:
+    return {
+        JobKind.ACCEPT_ORDER: AcceptOrder(deps),
+        JobKind.PLACE_ORDER: PlaceOrder(deps),
+        JobKind.MARK_IN_PROGRESS: MarkInProgress(deps),
+        JobKind.EMPOWER_EVENT: ApplyEmpowerEvent(deps),
+        JobKind.HOLD_ORDER: HoldOrder(deps),
+    }
+
+
+def worker_config(settings: Settings) -> WorkerConfig:
+    w = settings.worker
+    return WorkerConfig(
+        concurrency=w.concurrency,
+        lease_seconds=w.lease_seconds,
+        idle_seconds=w.idle_seconds,
+        retry=RetryPolicy(
+            max_attempts=w.max_attempts,
+            base_seconds=w.backoff_base_seconds,
+            max_seconds=w.backoff_max_seconds,
+        ),
+    )
+
+
+class Daemon:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        listen_socket: socket.socket | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.state = ServiceState()
+        self.database = Database(settings.database_url)
+        self.rxscale = RxScaleClient(
+            settings.rxscale.base_url,
+            settings.rxscale.api_key.get_secret_value(),
+            pharmacy_uid=settings.rxscale.pharmacy_uid,
+            timeout_seconds=settings.rxscale.timeout_seconds,
+        )
+        self.empower = EmpowerClient(
+            settings.empower.base_url,
+            settings.empower.api_key.get_secret_value(),
+            timeout_seconds=settings.empower.timeout_seconds,
+        )
+        self.signal = JobSignal()
+        deps = Dependencies(
+            database=self.database,
+            rxscale=self.rxscale,
+            empower=self.empower,
+            policy=MappingPolicy(default_shipping_method=settings.empower.default_shipping_method),
+            clock=self.clock,
+        )
+        self.worker = Worker(
+            self.database,
+            build_handlers(deps),
+            worker_config(settings),
+            self.clock,
+            signal=self.signal,
+        )
+        self._listen_socket = listen_socket
+        self._runner: web.AppRunner | None = None
+        self._worker_task: asyncio.Task[None] | None = None
+        self.url = ""
+
+    async def start(self) -> None:
+        await self._prepare_database()
+        context = WebContext(
+            database=self.database,
+            rxscale_secrets=[s.get_secret_value() for s in self.settings.rxscale.webhook_secrets],
+            empower_keys=[k.get_secret_value() for k in self.settings.empower.webhook_keys],
+            clock=self.clock,
+            on_enqueued=self.signal.notify,
+            state=self.state,
+            max_body_bytes=self.settings.http.max_body_bytes,
+        )
+        self._runner = web.AppRunner(
+            build_web_app(context), handle_signals=False, access_log=None, shutdown_timeout=5.0
+        )
+        await self._runner.setup()
+        site: web.BaseSite
+        if self._listen_socket is not None:
+            site = web.SockSite(self._runner, self._listen_socket)
+        else:
+            site = web.TCPSite(self._runner, self.settings.http.host, self.settings.http.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            raise StartupError(
+                f"cannot listen on {self.settings.http.host}:{self.settings.http.port}: "
+                f"{exc.strerror}"
+            ) from exc
+        self.url = _site_url(site)
+        self._worker_task = asyncio.create_task(
+            self.worker.run(self.settings.worker.shutdown_grace_seconds), name="worker"
+        )
+        log.info(
+            "daemon_ready",
+            version=__version__,
+            url=self.url,
+            database=self.database.describe(),
+            worker_id=self.worker.worker_id,
+        )
+
+    async def _prepare_database(self) -> None:
+        try:
+            if self.database.is_sqlite:
+                await upgrade_to_head(self.database)
+            elif not await is_up_to_date(self.database):
+                raise StartupError(
+                    "the database schema is not current; run `connector migrate` first"
+                )
+        except StartupError:
+            raise
+        except Exception as exc:
+            raise StartupError(
+                f"cannot use the database {self.database.describe()}: {type(exc).__name__}: {exc}"
+            ) from exc
+        self.state.schema_heads = head_revisions()
+
+    async def stop(self) -> None:
+        log.info("daemon_stopping", in_flight=self.worker.in_flight)
+        self.state.draining = True
+        self.worker.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()  # no new webhooks; in-flight requests finish
+        if self._worker_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker_task
+        await self.rxscale.close()
+        await self.empower.close()
+        await self.database.close()
+        log.info("daemon_stopped")
+
+    async def run_until_stopped(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set; if the worker dies, stop and re-raise."""
+        await self.start()
+        assert self._worker_task is not None
+        stopper = asyncio.create_task(stop.wait(), name="stop-signal")
+        try:
+            done, _ = await asyncio.wait(
+                {stopper, self._worker_task}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if self._worker_task in done and not stop.is_set():
+                error = self._worker_task.exception()
+                log.error("worker_died", error=repr(error))
+                raise StartupError(f"the worker stopped unexpectedly: {error!r}")
+        finally:
+            stopper.cancel()
+            await self.stop()
+
+
+async def serve(settings: Settings) -> None:
+    """`connector run`: serve until SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await Daemon(settings).run_until_stopped(stop)
+
+
+def _site_url(site: web.BaseSite) -> str:
+    server = getattr(site, "_server", None)
+    sockets = getattr(server, "sockets", None) or []
+    if sockets:
+        host, port = sockets[0].getsockname()[:2]
+        host = f"[{host}]" if ":" in str(host) else host
+        return f"http://{host}:{port}"
+    return site.name

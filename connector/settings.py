@@ -1,0 +1,219 @@
+"""Configuration: environment (`CONNECTOR_…`, nested with `__`), an optional TOML file named
+by `CONNECTOR_CONFIG_FILE`, and keyword arguments, in that order of increasing priority.
+
+Read once by the commands and passed down; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "CONNECTOR_"
+CONFIG_FILE_VARIABLE = "CONNECTOR_CONFIG_FILE"
+DEFAULT_DATABASE_URL = "sqlite:///connector.db"
+DEFAULT_RXSCALE_URL = "https://api.rxscale.com/v1/external_pharmacy_api"
+DEFAULT_EMPOWER_URL = "https://api.empowerpharmacy.com"
+ONE_MIB = 1024 * 1024
+
+
+class ConfigurationError(Exception):
+    """Settings that cannot start the connector; each line names one setting."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def split_list(value: Any) -> Any:
+    """A list from a JSON array or a comma-separated string; anything else unchanged."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise ValueError("is neither a JSON array nor a comma-separated list") from exc
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_upstream_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if not parts.hostname:
+        raise ValueError(f"{value!r} is not an absolute URL")
+    if parts.scheme == "https":
+        return value.strip().rstrip("/")
+    if parts.scheme == "http" and is_loopback(parts.hostname):
+        return value.strip().rstrip("/")
+    raise ValueError(
+        f"{value!r} must use https:// (plain http:// is allowed only to a loopback address)"
+    )
+
+
+Secrets = Annotated[list[SecretStr], NoDecode, Field(min_length=1)]
+
+
+class HttpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    max_body_bytes: int = Field(default=ONE_MIB, ge=1024)
+
+
+class RxScaleSettings(BaseModel):
+    base_url: str = DEFAULT_RXSCALE_URL
+    api_key: SecretStr
+    webhook_secrets: Secrets
+    pharmacy_uid: str | None = None
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+    _check_url = field_validator("base_url")(check_upstream_url)
+    _split = field_validator("webhook_secrets", mode="before")(split_list)
+
+
+class EmpowerSettings(BaseModel):
+    base_url: str = DEFAULT_EMPOWER_URL
+    api_key: SecretStr
+    webhook_keys: Secrets
+    default_shipping_method: str = Field(default="standard", min_length=1)
+    timeout_seconds: float = Field(default=15.0, gt=0)
+
+    _check_url = field_validator("base_url")(check_upstream_url)
+    _split = field_validator("webhook_keys", mode="before")(split_list)
+
+
+class WorkerSettings(BaseModel):
+    concurrency: int = Field(default=4, ge=1, le=256)
+    max_attempts: int = Field(default=10, ge=1)
+    backoff_base_seconds: float = Field(default=2.0, gt=0)
+    backoff_max_seconds: float = Field(default=300.0, gt=0)
+    lease_seconds: float = Field(default=60.0, ge=1)
+    idle_seconds: float = Field(default=5.0, gt=0)
+    shutdown_grace_seconds: float = Field(default=25.0, ge=0)
+
+    @model_validator(mode="after")
+    def _cap_not_below_base(self) -> WorkerSettings:
+        if self.backoff_max_seconds < self.backoff_base_seconds:
+            raise ValueError("backoff_max_seconds must not be below backoff_base_seconds")
+        return self
+
+
+class _Sources(BaseSettings):
+    """Where every settings class reads from."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(CONFIG_FILE_VARIABLE)
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+
+class StorageSettings(_Sources):
+    """What the database commands need, and nothing more."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+
+class Settings(StorageSettings):
+    """Everything `connector run` needs."""
+
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    rxscale: RxScaleSettings
+    empower: EmpowerSettings
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sections_present(cls, data: Any) -> Any:
+        # An absent section should report its missing fields by name, not "rxscale: required".
+        if isinstance(data, dict):
+            for section in ("rxscale", "empower"):
+                data.setdefault(section, {})
+        return data
+
+
+S = TypeVar("S", bound=StorageSettings)
+
+
+def load(kind: type[S], **overrides: Any) -> S:
+    """Read settings, or raise `ConfigurationError` naming each bad setting."""
+    config_file = os.environ.get(CONFIG_FILE_VARIABLE)
+    if config_file and not Path(config_file).is_file():
+        raise ConfigurationError([f"{CONFIG_FILE_VARIABLE}: no such file {config_file!r}"])
+    try:
+        return kind(**overrides)
+    except ValidationError as exc:
+        raise ConfigurationError(describe_errors(exc)) from None
+
+
+def describe_errors(error: ValidationError) -> list[str]:
+    problems = []
+    for item in error.errors(include_input=False, include_url=False):
+        path = [str(part) for part in item["loc"] if not isinstance(part, int)]
+        variable = ENV_PREFIX + "__".join(path).upper() if path else "configuration"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        problems.append(f"{variable}: {message}")
+    return problems
+
+
+def isolated(kind: type[S], **values: Any) -> S:
+    """Settings from these values alone, ignoring the environment and any config file.
+
+    The demo and the tests use it, so that a `CONNECTOR_…` variable in the user's shell
+    cannot point them at a real partner or database.
+    """
+
+    class Isolated(kind):  # type: ignore[valid-type,misc]
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings,)
+
+    result: S = Isolated(**values)
+    return result

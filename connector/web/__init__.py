@@ -1,0 +1,1 @@
+"""The HTTP surface: webhook receivers and health endpoints. Thin handlers."""

@@ -1,0 +1,26 @@
+"""The JSON answers the receivers give, and reading a body within the size limit."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+def answer(http_status: int, /, **fields: str | None) -> web.Response:
+    return web.json_response(fields, status=http_status)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The raw body, refusing early on a declared size and while reading otherwise."""
+    if request.content_length is not None and request.content_length > limit:
+        raise BodyTooLarge
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise BodyTooLarge from exc
+    if len(body) > limit:
+        raise BodyTooLarge
+    return body

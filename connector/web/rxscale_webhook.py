@@ -1,0 +1,51 @@
+"""POST /webhooks/rxscale: verify the signature over the raw body, record, enqueue, 200."""
+
+from __future__ import annotations
+
+import structlog
+from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
+
+from connector.domain.errors import MalformedDelivery
+from connector.pipeline.inbox import take_rxscale_delivery
+from connector.rxscale.webhook import parse_delivery, verify_signature
+from connector.web.context import CONTEXT
+from connector.web.responses import BodyTooLarge, answer, read_body
+
+log = structlog.get_logger("connector.web")
+SOURCE = "rxscale"
+
+
+async def receive_rxscale_webhook(request: web.Request) -> web.Response:
+    context = request.app[CONTEXT]
+    try:
+        body = await read_body(request, context.max_body_bytes)
+    except BodyTooLarge:
+        log.warning("webhook_rejected", source=SOURCE, reason="too_large")
+        return answer(413, error=f"body exceeds {context.max_body_bytes} bytes")
+    signature = request.headers.get("X-Webhook-Signature")
+    if not verify_signature(body, signature, context.rxscale_secrets):
+        reason = "signature_missing" if not signature else "signature_mismatch"
+        log.warning("webhook_rejected", source=SOURCE, reason=reason)
+        return answer(401, error="signature does not verify")
+    try:
+        delivery = parse_delivery(body)
+    except MalformedDelivery as exc:
+        log.warning("webhook_rejected", source=SOURCE, reason="malformed", problem=str(exc))
+        return answer(400, error=str(exc))
+    with structlog.contextvars.bound_contextvars(
+        order_uid=delivery.subject_uid, event_type=delivery.event_type
+    ):
+        try:
+            result = await take_rxscale_delivery(context.database, delivery, context.clock.now())
+        except SQLAlchemyError as exc:
+            # Not acknowledged, so RxScale delivers it again once we can record it.
+            log.error("webhook_not_recorded", source=SOURCE, error=type(exc).__name__)
+            return answer(503, error="could not record the delivery; retry later")
+        if result.job_ids:
+            context.on_enqueued()
+        if result.duplicate:
+            log.info("webhook_duplicate", source=SOURCE)
+            return answer(200, status="duplicate")
+        log.info("webhook_received", source=SOURCE, outcome=result.outcome.value)
+        return answer(200, status=result.outcome.value)
