@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -19,7 +18,7 @@ from connector.empower.models import (
     RequestEventIn,
     ShipmentDetailsIn,
 )
-from connector.partner.wire import validate_delivery
+from connector.partner.wire import load_json_object, validate_delivery
 
 
 class CallbackType(StrEnum):
@@ -61,12 +60,7 @@ class UnknownCallback:
 
 
 def parse_event(body: bytes) -> EmpowerNews | UnknownCallback:
-    try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedDelivery("body is not valid JSON") from exc
-    if not isinstance(document, dict):
-        raise MalformedDelivery("body must be a JSON object")
+    document = load_json_object(body)
     callback_type = document.get("callback_type")
     if not isinstance(callback_type, str) or not callback_type:
         raise MalformedDelivery("callback_type is missing")

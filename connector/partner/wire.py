@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+import json
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -40,3 +41,14 @@ def validate_delivery(model: type[M], document: object, *, where: str = "") -> M
         return model.model_validate(document)
     except ValidationError as exc:
         raise MalformedDelivery(describe_validation_error(exc, where=where)) from exc
+
+
+def load_json_object(body: bytes) -> dict[str, Any]:
+    """A webhook body as a JSON object, or a `MalformedDelivery` saying what it is not."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedDelivery("body is not valid JSON") from exc
+    if not isinstance(document, dict):
+        raise MalformedDelivery("body must be a JSON object")
+    return document

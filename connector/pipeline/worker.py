@@ -151,9 +151,15 @@ class Worker:
             return None
 
     async def _execute(self, job: Job) -> None:
-        with structlog.contextvars.bound_contextvars(
-            job_id=job.id, job_kind=job.kind.value, order_uid=job.order_uid, attempt=job.attempts
-        ):
+        context = {
+            "job_id": job.id,
+            "job_kind": job.kind.value,
+            "order_uid": job.order_uid,
+            "attempt": job.attempts,
+        }
+        if isinstance(job.payload.get("request_id"), str):
+            context["request_id"] = job.payload["request_id"]  # Empower's, for support
+        with structlog.contextvars.bound_contextvars(**context):
             handler = self.handlers[job.kind]
             try:
                 outcome = await handler.run(job)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from connector.domain.errors import MalformedDelivery
-from connector.partner.wire import validate_delivery
+from connector.partner.wire import load_json_object, validate_delivery
 from connector.rxscale.models import WebhookEnvelopeModel
 
 
@@ -57,12 +56,7 @@ class RxScaleDelivery:
 
 
 def parse_delivery(body: bytes) -> RxScaleDelivery:
-    try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedDelivery("body is not valid JSON") from exc
-    if not isinstance(document, dict):
-        raise MalformedDelivery("body must be a JSON object")
+    document = load_json_object(body)
     envelope = validate_delivery(WebhookEnvelopeModel, document)
     uid = envelope.data.get("uid")
     if not isinstance(uid, str) or not uid or len(uid) > 255:

@@ -24,8 +24,9 @@ from pydantic import BaseModel, ValidationError
 
 from connector.empower.models import OrderIn, PatientIn, PrescriptionIn
 from connector.sandbox.delivery import WebhookSender
-from connector.sandbox.faults import FaultPlan, Handler, fault_middleware, read_fault_rules
+from connector.sandbox.faults import FaultPlan, Handler, add_fault_control, fault_middleware
 from connector.sandbox.fixtures import CATALOGUE, valid_npi
+from connector.sandbox.recording import RequestLog
 
 M = TypeVar("M", bound=BaseModel)
 SHIPPED_STATUSES = frozenset({"SHIPPED", "DELIVERED"})
@@ -126,6 +127,7 @@ class EmpowerSandbox:
         self.orders: dict[str, SandboxEmpowerOrder] = {}
         self.idempotency: dict[str, tuple[str, int, Any]] = {}
         self.create_attempts: dict[str, int] = {}
+        self.requests = RequestLog()
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- what tests and the demo call -------------------------------------------------------
@@ -177,7 +179,11 @@ class EmpowerSandbox:
 
     def app(self) -> web.Application:
         app = web.Application(
-            middlewares=[fault_middleware(self.faults, envelope_error), self._authenticate]
+            middlewares=[
+                self.requests.middleware(),
+                fault_middleware(self.faults, envelope_error),
+                self._authenticate,
+            ]
         )
         routes = web.RouteTableDef()
         routes.post("/v1/patients")(self._idempotent(self._create_patient))
@@ -191,9 +197,8 @@ class EmpowerSandbox:
         routes.get("/_sandbox/orders")(self._control_orders)
         routes.post("/_sandbox/events")(self._control_event)
         routes.post("/_sandbox/fulfilment")(self._control_fulfilment)
-        routes.post("/_sandbox/faults")(self._control_add_faults)
-        routes.delete("/_sandbox/faults")(self._control_clear_faults)
         app.add_routes(routes)
+        add_fault_control(app, self.faults, envelope_error)
         app.on_cleanup.append(self._cleanup)
         return app
 
@@ -248,6 +253,13 @@ class EmpowerSandbox:
 
     async def _create_patient(self, document: Any) -> tuple[int, Any]:
         patient = self._validate(PatientIn, document)
+        if patient.address is None:
+            # Like many real APIs, Empower's message names the patient it refuses.
+            raise Refused(
+                422,
+                f"incomplete patient record for {patient.first_name} {patient.last_name}: "
+                "an address is required",
+            )
         existing = self.patients_by_external_id.get(patient.external_id)
         if existing is not None:
             return 200, {"patient_token": existing, "external_id": patient.external_id}
@@ -404,15 +416,3 @@ class EmpowerSandbox:
         if "reject_products" in document:
             self.fulfilment.reject_products = frozenset(document["reject_products"])
         return web.json_response({"enabled": self.fulfilment.enabled})
-
-    async def _control_add_faults(self, request: web.Request) -> web.Response:
-        try:
-            rules = await read_fault_rules(request)
-        except (ValueError, TypeError) as exc:
-            return envelope_error(400, str(exc))
-        self.faults.add(*rules)
-        return web.json_response({"rules": len(self.faults.rules)})
-
-    async def _control_clear_faults(self, _request: web.Request) -> web.Response:
-        self.faults.clear()
-        return web.json_response({"rules": 0})

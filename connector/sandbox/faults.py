@@ -94,3 +94,22 @@ async def read_fault_rules(request: web.Request) -> list[FaultRule]:
     document = await request.json()
     items = document.get("rules", [document]) if isinstance(document, dict) else document
     return [FaultRule.from_json(item) for item in items]
+
+
+def add_fault_control(app: web.Application, plan: FaultPlan, render_error: ErrorRenderer) -> None:
+    """`POST /_sandbox/faults` adds rules (one, a list, or {"rules": [...]}); DELETE clears."""
+
+    async def add(request: web.Request) -> web.StreamResponse:
+        try:
+            rules = await read_fault_rules(request)
+        except (ValueError, TypeError) as exc:
+            return render_error(400, str(exc))
+        plan.add(*rules)
+        return web.json_response({"rules": len(plan.rules)})
+
+    async def clear(_request: web.Request) -> web.StreamResponse:
+        plan.clear()
+        return web.json_response({"rules": 0})
+
+    app.router.add_post(f"{CONTROL_PREFIX}faults", add)
+    app.router.add_delete(f"{CONTROL_PREFIX}faults", clear)

@@ -55,6 +55,7 @@ def build_order(
     items: list[dict[str, Any]] | None = None,
     patient: dict[str, Any] | None = None,
     address: dict[str, Any] | None = None,
+    without_address: bool = False,
     doctor: dict[str, Any] | None = None,
     shipping_identifier: str | None = "standard",
 ) -> dict[str, Any]:
@@ -71,7 +72,9 @@ def build_order(
         "pharmacy": {"uid": "ph-sandbox", "display_name": "Sandbox Pharmacy"},
         "order": {
             "uid": new_uid(rng, "ord"),
-            "delivery_address": address
+            "delivery_address": None
+            if without_address
+            else address
             or {
                 "first_name": first,
                 "last_name": last,

@@ -47,7 +47,8 @@ class RunningSandbox:
 
 
 async def serve(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # A short shutdown timeout: a request held by a "hang" fault must not hold up the exit.
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
     await runner.setup()
     sock = listening_socket(host, port)
     await web.SockSite(runner, sock).start()

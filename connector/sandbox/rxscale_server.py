@@ -25,9 +25,10 @@ from connector.rxscale.models import (
     StockUpdateModel,
 )
 from connector.sandbox.delivery import WebhookSender
-from connector.sandbox.faults import FaultPlan, Handler, fault_middleware, read_fault_rules
+from connector.sandbox.faults import FaultPlan, Handler, add_fault_control, fault_middleware
 from connector.sandbox.fixtures import CATALOGUE, build_order, new_uid
 from connector.sandbox.ratelimit import SlidingWindowLimit
+from connector.sandbox.recording import RequestLog
 
 BASE_PATH = "/v1/external_pharmacy_api"
 EVENT_TYPES = ("pharmacy_order_created", "pharmacy_order_updated", "pharmacy_sku_stock_updated")
@@ -115,7 +116,7 @@ class RxScaleSandbox:
             }
             for p in CATALOGUE
         }
-        self.requests: list[tuple[str, str, int]] = []
+        self.requests = RequestLog()
 
     # --- what tests, the demo and the control API call ------------------------------------
 
@@ -167,15 +168,15 @@ class RxScaleSandbox:
                 },
             )
 
-    def count_requests(self, method: str, path_fragment: str) -> int:
-        return sum(1 for m, p, _ in self.requests if m == method and path_fragment in p)
+    def count_requests(self, method: str, path_fragment: str, status: int | None = None) -> int:
+        return self.requests.count(method, path_fragment, status)
 
     # --- the HTTP application --------------------------------------------------------------
 
     def app(self) -> web.Application:
         app = web.Application(
             middlewares=[
-                self._record,
+                self.requests.middleware(),
                 fault_middleware(self.faults, _error),
                 self._authenticate,
                 self._limit,
@@ -196,21 +197,13 @@ class RxScaleSandbox:
         api.get("/_sandbox/orders")(self._control_list_orders)
         api.get("/_sandbox/orders/{uid}")(self._control_get_order)
         api.post("/_sandbox/orders/{uid}/cancel")(self._control_cancel)
-        api.post("/_sandbox/faults")(self._control_add_faults)
-        api.delete("/_sandbox/faults")(self._control_clear_faults)
         app.add_routes(api)
+        add_fault_control(app, self.faults, _error)
         app.on_cleanup.append(self._cleanup)
         return app
 
     async def _cleanup(self, _app: web.Application) -> None:
         await self.sender.close()
-
-    @web.middleware
-    async def _record(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        response = await handler(request)
-        if not request.path.startswith("/_sandbox/"):
-            self.requests.append((request.method, request.path, response.status))
-        return response
 
     @web.middleware
     async def _authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -364,15 +357,3 @@ class RxScaleSandbox:
         order = self._find(request)
         self.cancel_order(order.uid)
         return web.json_response(order.summary())
-
-    async def _control_add_faults(self, request: web.Request) -> web.Response:
-        try:
-            rules = await read_fault_rules(request)
-        except (ValueError, TypeError) as exc:
-            return _error(400, str(exc))
-        self.faults.add(*rules)
-        return web.json_response({"rules": len(self.faults.rules)})
-
-    async def _control_clear_faults(self, _request: web.Request) -> web.Response:
-        self.faults.clear()
-        return web.json_response({"rules": 0})

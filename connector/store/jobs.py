@@ -128,20 +128,17 @@ async def renew_leases(
         return set()
     statement = (
         update(jobs)
-        .where(
-            jobs.c.id.in_(list(job_ids)),
-            jobs.c.state == JobState.RUNNING.value,
-            jobs.c.lease_owner == owner,
-        )
+        .where(_held_by(job_ids, owner))
         .values(lease_expires_at=now + timedelta(seconds=lease_seconds), updated_at=now)
         .returning(jobs.c.id)
     )
     return set((await connection.execute(statement)).scalars())
 
 
-def _held_by(job_id: int, owner: str) -> Any:
+def _held_by(job_ids: Sequence[int], owner: str) -> Any:
+    """Running jobs among `job_ids` whose lease `owner` holds."""
     return and_(
-        jobs.c.id == job_id,
+        jobs.c.id.in_(list(job_ids)),
         jobs.c.state == JobState.RUNNING.value,
         jobs.c.lease_owner == owner,
     )
@@ -150,7 +147,7 @@ def _held_by(job_id: int, owner: str) -> Any:
 async def _finish(
     connection: AsyncConnection, job_id: int, owner: str, values: dict[str, Any]
 ) -> None:
-    statement = update(jobs).where(_held_by(job_id, owner)).values(**values)
+    statement = update(jobs).where(_held_by([job_id], owner)).values(**values)
     if (await connection.execute(statement)).rowcount != 1:
         raise LeaseLost(job_id)
 
@@ -227,11 +224,7 @@ async def release(
         return 0
     statement = (
         update(jobs)
-        .where(
-            jobs.c.id.in_(list(job_ids)),
-            jobs.c.state == JobState.RUNNING.value,
-            jobs.c.lease_owner == owner,
-        )
+        .where(_held_by(job_ids, owner))
         .values(
             state=JobState.QUEUED.value,
             run_at=now,
