@@ -1,0 +1,99 @@
+"""The order mapping: compare-and-set state changes with their history, on a real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from connector.domain.empower import Tracking
+from connector.domain.jobs import JobKind, JobSpec
+from connector.domain.lifecycle import OrderEvent, OrderState, apply
+from connector.domain.outcome import HistoryEntry, OrderUpdate, Outcome
+from connector.store import jobs, orders
+from connector.store.database import Database
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+async def test_an_order_is_created_once_with_its_first_history_row(database: Database) -> None:
+    async with database.transaction() as c:
+        assert await orders.create_order_if_absent(c, "po-1", NOW)
+        assert not await orders.create_order_if_absent(c, "po-1", NOW)
+        record = await orders.require_order(c, "po-1")
+        history = await orders.order_history(c, "po-1")
+    assert record.state is OrderState.RECEIVED
+    assert record.empower_prescription_tokens == ()
+    assert [(h.kind, h.to_state) for h in history] == [("received", OrderState.RECEIVED)]
+
+
+async def test_outcome_moves_state_sets_fields_and_writes_history(database: Database) -> None:
+    async with database.transaction() as c:
+        await orders.create_order_if_absent(c, "po-1", NOW)
+    accepted = apply(OrderState.RECEIVED, OrderEvent.ACCEPT)
+    placed = apply(OrderState.ACCEPTED, OrderEvent.PLACE)
+    outcome = Outcome(
+        order_uid="po-1",
+        transitions=(accepted, placed),
+        update=OrderUpdate(
+            empower_patient_token="pt_1",
+            empower_prescription_tokens=("rx_1", "rx_2"),
+            empower_order_id="ord_1",
+            empower_request_id="fill_request_1",
+            tracking=Tracking("9400", "usps", None),
+        ),
+        history=(HistoryEntry("note", {"k": "v"}),),
+        detail={"empower_order_id": "ord_1"},
+    )
+    async with database.transaction() as c:
+        await orders.apply_outcome(c, outcome, NOW, job_id=7)
+        record = await orders.require_order(c, "po-1")
+        history = await orders.order_history(c, "po-1")
+        assert await orders.find_uid_by_request_id(c, "fill_request_1") == "po-1"
+    assert record.state is OrderState.PLACED
+    assert record.empower_prescription_tokens == ("rx_1", "rx_2")
+    assert record.tracking == Tracking("9400", "usps", None)
+    assert [(h.kind, h.from_state, h.to_state) for h in history[1:]] == [
+        ("accept", OrderState.RECEIVED, OrderState.ACCEPTED),
+        ("place", OrderState.ACCEPTED, OrderState.PLACED),
+        ("note", None, None),
+    ]
+    assert history[1].detail == {"empower_order_id": "ord_1"}
+
+
+async def test_a_stale_outcome_changes_nothing_at_all(database: Database) -> None:
+    async with database.transaction() as c:
+        await orders.create_order_if_absent(c, "po-1", NOW)
+    stale = Outcome(
+        order_uid="po-1",
+        transitions=(apply(OrderState.ACCEPTED, OrderEvent.PLACE),),
+        update=OrderUpdate(empower_order_id="ord_1"),
+        follow_ups=(JobSpec(JobKind.MARK_IN_PROGRESS, "po-1"),),
+    )
+
+    async def commit_stale() -> None:
+        async with database.transaction() as c:
+            await jobs.enqueue(c, stale.follow_ups, NOW)
+            await orders.apply_outcome(c, stale, NOW)
+
+    with pytest.raises(orders.StateConflict):
+        await commit_stale()
+    async with database.engine.connect() as c:
+        record = await orders.require_order(c, "po-1")
+        assert await jobs.list_jobs(c) == []
+        assert len(await orders.order_history(c, "po-1")) == 1
+    assert record.state is OrderState.RECEIVED
+    assert record.empower_order_id is None
+
+
+async def test_counts_by_state(database: Database) -> None:
+    async with database.transaction() as c:
+        for uid in ("a", "b", "c"):
+            await orders.create_order_if_absent(c, uid, NOW)
+        await orders.apply_outcome(
+            c,
+            Outcome(order_uid="a", transitions=(apply(OrderState.RECEIVED, OrderEvent.CANCEL),)),
+            NOW,
+        )
+        counts = await orders.count_by_state(c)
+    assert counts == {OrderState.RECEIVED: 2, OrderState.CANCELLED: 1}

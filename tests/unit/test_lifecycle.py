@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import pytest
+
+from connector.domain.lifecycle import (
+    PROGRESS,
+    TRANSITIONS,
+    InvalidTransition,
+    OrderEvent,
+    OrderState,
+    apply,
+    can_apply,
+    is_terminal,
+)
+
+HAPPY_PATH = [
+    (OrderState.RECEIVED, OrderEvent.ACCEPT, OrderState.ACCEPTED),
+    (OrderState.ACCEPTED, OrderEvent.PLACE, OrderState.PLACED),
+    (OrderState.PLACED, OrderEvent.START, OrderState.IN_PROGRESS),
+    (OrderState.IN_PROGRESS, OrderEvent.COMPLETE, OrderState.COMPLETED),
+    (OrderState.COMPLETED, OrderEvent.DELIVER, OrderState.DELIVERED),
+]
+
+
+@pytest.mark.parametrize(("before", "event", "after"), HAPPY_PATH)
+def test_happy_path_moves_one_step_at_a_time(
+    before: OrderState, event: OrderEvent, after: OrderState
+) -> None:
+    transition = apply(before, event)
+    assert (transition.before, transition.event, transition.after) == (before, event, after)
+
+
+def test_every_pair_outside_the_table_is_refused() -> None:
+    for state in OrderState:
+        for event in OrderEvent:
+            if (state, event) in TRANSITIONS:
+                assert apply(state, event).after is TRANSITIONS[(state, event)]
+            else:
+                with pytest.raises(InvalidTransition):
+                    apply(state, event)
+                assert not can_apply(state, event)
+
+
+def test_a_shipped_order_cannot_be_cancelled_or_placed_again() -> None:
+    for state in (OrderState.COMPLETED, OrderState.DELIVERED):
+        assert not can_apply(state, OrderEvent.CANCEL)
+        assert not can_apply(state, OrderEvent.PLACE)
+
+
+def test_nothing_leaves_a_terminal_state() -> None:
+    for state in OrderState:
+        if is_terminal(state):
+            assert not any(can_apply(state, event) for event in OrderEvent)
+
+
+def test_rejection_is_relayed_as_a_hold() -> None:
+    for state in (OrderState.ACCEPTED, OrderState.PLACED, OrderState.IN_PROGRESS):
+        assert apply(apply(state, OrderEvent.REJECT).after, OrderEvent.HOLD).after is (
+            OrderState.ON_HOLD
+        )
+
+
+def test_forward_moves_on_the_happy_path_never_lower_progress() -> None:
+    for (state, _), after in TRANSITIONS.items():
+        if after not in (OrderState.REJECTED, OrderState.ON_HOLD):
+            assert PROGRESS[after] > PROGRESS[state]

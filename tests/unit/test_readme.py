@@ -1,0 +1,46 @@
+"""The README's two set-up commands are the ones CI runs and the project supports."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def ci_test_command() -> str:
+    match = re.search(r'^TEST_COMMAND="(.+)"$', (ROOT / ".ci" / "run").read_text(), re.MULTILINE)
+    assert match, ".ci/run must define TEST_COMMAND"
+    return match.group(1)
+
+
+def test_readme_gives_the_test_command_ci_runs() -> None:
+    assert ci_test_command() in (ROOT / "README.md").read_text()
+
+
+def test_readme_gives_a_demo_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert ".venv/bin/connector demo" in readme
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name in (
+        "CONNECTOR_DATABASE_URL",
+        "CONNECTOR_HTTP__HOST",
+        "CONNECTOR_HTTP__PORT",
+        "CONNECTOR_RXSCALE__BASE_URL",
+        "CONNECTOR_RXSCALE__API_KEY",
+        "CONNECTOR_RXSCALE__WEBHOOK_SECRETS",
+        "CONNECTOR_RXSCALE__PHARMACY_UID",
+        "CONNECTOR_EMPOWER__BASE_URL",
+        "CONNECTOR_EMPOWER__API_KEY",
+        "CONNECTOR_EMPOWER__WEBHOOK_KEYS",
+        "CONNECTOR_EMPOWER__DEFAULT_SHIPPING_METHOD",
+        "CONNECTOR_WORKER__CONCURRENCY",
+        "CONNECTOR_WORKER__MAX_ATTEMPTS",
+        "CONNECTOR_WORKER__BACKOFF_BASE_SECONDS",
+        "CONNECTOR_WORKER__BACKOFF_MAX_SECONDS",
+        "CONNECTOR_CONFIG_FILE",
+    ):
+        assert f"`{name}`" in readme, name

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from connector.domain.errors import (
+    AuthError,
+    ConflictError,
+    Partner,
+    PermanentError,
+    RateLimitedError,
+    RetryLater,
+    TransientError,
+    error_for_status,
+)
+from connector.domain.retry import (
+    Bury,
+    Fail,
+    FailureKind,
+    Retry,
+    RetryPolicy,
+    backoff_delay,
+    classify,
+    decide,
+    parse_retry_after,
+)
+
+POLICY = RetryPolicy(max_attempts=5, base_seconds=2.0, max_seconds=30.0)
+
+
+class Highest:
+    """Always the top of the jitter range, to see the ceiling."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def test_backoff_ceiling_doubles_and_is_capped() -> None:
+    ceilings = [backoff_delay(n, POLICY, Highest()) for n in range(1, 7)]
+    assert ceilings == [2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+
+
+def test_full_jitter_stays_within_zero_and_the_ceiling() -> None:
+    rng = random.Random(7)
+    delays = [backoff_delay(4, POLICY, rng) for _ in range(500)]
+    assert min(delays) >= 0.0
+    assert max(delays) <= 16.0
+    assert max(delays) - min(delays) > 8.0  # it really is spread out
+
+
+def test_transient_retries_until_max_attempts_then_buries() -> None:
+    assert isinstance(decide(POLICY, 4, FailureKind.TRANSIENT, rng=Highest()), Retry)
+    assert isinstance(decide(POLICY, 5, FailureKind.TRANSIENT), Bury)
+
+
+def test_permanent_fails_at_once() -> None:
+    assert isinstance(decide(POLICY, 1, FailureKind.PERMANENT), Fail)
+
+
+def test_rate_limited_waits_retry_after_and_spends_no_attempt() -> None:
+    decision = decide(POLICY, 5, FailureKind.RATE_LIMITED, retry_after=12.5)
+    assert decision == Retry(12.5, counts_as_attempt=False)
+    fallback = decide(POLICY, 2, FailureKind.RATE_LIMITED, rng=Highest())
+    assert fallback == Retry(4.0, counts_as_attempt=False)
+
+
+def test_auth_failures_retry_at_the_slowest_pace() -> None:
+    assert decide(POLICY, 1, FailureKind.AUTH) == Retry(30.0)
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (500, TransientError),
+        (503, TransientError),
+        (408, TransientError),
+        (429, RateLimitedError),
+        (401, AuthError),
+        (403, AuthError),
+        (409, ConflictError),
+        (422, PermanentError),
+        (400, PermanentError),
+    ],
+)
+def test_status_codes_map_to_error_kinds(status: int, kind: type[Exception]) -> None:
+    assert type(error_for_status(Partner.EMPOWER, "op", status, "m")) is kind
+
+
+def test_classification_of_errors() -> None:
+    assert classify(RateLimitedError(Partner.RXSCALE, "op", "m", retry_after=3.0)) == (
+        FailureKind.RATE_LIMITED,
+        3.0,
+    )
+    assert classify(ConflictError(Partner.EMPOWER, "op", "m"))[0] is FailureKind.PERMANENT
+    assert classify(AuthError(Partner.EMPOWER, "op", "m"))[0] is FailureKind.AUTH
+    assert classify(RetryLater("x"))[0] is FailureKind.TRANSIENT
+    assert classify(KeyError("bug"))[0] is FailureKind.TRANSIENT
+
+
+def test_retry_after_in_seconds_or_as_a_date() -> None:
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    assert parse_retry_after("7", now) == 7.0
+    assert parse_retry_after(format_datetime(now + timedelta(seconds=90), usegmt=True), now) == 90.0
+    assert parse_retry_after("garbage", now) is None
+    assert parse_retry_after(None, now) is None
+    assert parse_retry_after("-5", now) == 0.0

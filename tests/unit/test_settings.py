@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from connector.settings import (
+    CONFIG_FILE_VARIABLE,
+    ConfigurationError,
+    Settings,
+    StorageSettings,
+    isolated,
+    load,
+)
+
+REQUIRED = {
+    "CONNECTOR_RXSCALE__API_KEY": "rk",
+    "CONNECTOR_RXSCALE__WEBHOOK_SECRETS": "s1",
+    "CONNECTOR_EMPOWER__API_KEY": "ek",
+    "CONNECTOR_EMPOWER__WEBHOOK_KEYS": "k1",
+}
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("CONNECTOR_"):
+            monkeypatch.delenv(name)
+
+
+def set_env(monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> None:
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, REQUIRED)
+    settings = load(Settings)
+    assert settings.database_url == "sqlite:///connector.db"
+    assert (settings.http.host, settings.http.port) == ("127.0.0.1", 8080)
+    assert settings.empower.default_shipping_method == "standard"
+    assert settings.rxscale.base_url == "https://api.rxscale.com/v1/external_pharmacy_api"
+    assert settings.rxscale.pharmacy_uid is None
+
+
+@pytest.mark.parametrize("value", ["a,b , c", '["a", "b", "c"]'])
+def test_lists_as_json_or_comma_separated(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    set_env(monkeypatch, {**REQUIRED, "CONNECTOR_RXSCALE__WEBHOOK_SECRETS": value})
+    secrets = [s.get_secret_value() for s in load(Settings).rxscale.webhook_secrets]
+    assert secrets == ["a", "b", "c"]
+
+
+def test_every_documented_name_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(
+        monkeypatch,
+        {
+            **REQUIRED,
+            "CONNECTOR_DATABASE_URL": "postgresql://u:p@db/c",
+            "CONNECTOR_HTTP__HOST": "0.0.0.0",
+            "CONNECTOR_HTTP__PORT": "9001",
+            "CONNECTOR_RXSCALE__BASE_URL": "https://api.rxscale-dev.com/v1/external_pharmacy_api",
+            "CONNECTOR_RXSCALE__PHARMACY_UID": "ph-9",
+            "CONNECTOR_EMPOWER__BASE_URL": "https://sandbox.example",
+            "CONNECTOR_EMPOWER__DEFAULT_SHIPPING_METHOD": "overnight",
+            "CONNECTOR_WORKER__CONCURRENCY": "9",
+            "CONNECTOR_WORKER__MAX_ATTEMPTS": "3",
+            "CONNECTOR_WORKER__BACKOFF_BASE_SECONDS": "0.5",
+            "CONNECTOR_WORKER__BACKOFF_MAX_SECONDS": "60",
+        },
+    )
+    s = load(Settings)
+    assert s.database_url == "postgresql://u:p@db/c"
+    assert (s.http.host, s.http.port) == ("0.0.0.0", 9001)
+    assert s.rxscale.base_url.startswith("https://api.rxscale-dev.com")
+    assert s.rxscale.pharmacy_uid == "ph-9"
+    assert s.empower.base_url == "https://sandbox.example"
+    assert s.empower.default_shipping_method == "overnight"
+    assert (s.worker.concurrency, s.worker.max_attempts) == (9, 3)
+    assert (s.worker.backoff_base_seconds, s.worker.backoff_max_seconds) == (0.5, 60.0)
+
+
+def test_missing_values_are_named_one_per_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, {k: v for k, v in REQUIRED.items() if "EMPOWER__API_KEY" not in k})
+    with pytest.raises(ConfigurationError) as caught:
+        load(Settings)
+    assert caught.value.problems == ["CONNECTOR_EMPOWER__API_KEY: Field required"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://api.rxscale.com/v1", "ftp://x", "not a url"],
+)
+def test_plain_http_is_refused_except_to_loopback(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    set_env(monkeypatch, {**REQUIRED, "CONNECTOR_RXSCALE__BASE_URL": url})
+    with pytest.raises(ConfigurationError) as caught:
+        load(Settings)
+    assert len(caught.value.problems) == 1
+    assert caught.value.problems[0].startswith("CONNECTOR_RXSCALE__BASE_URL: ")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8081", "http://localhost/x", "http://[::1]:9"])
+def test_plain_http_to_loopback_is_fine(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    set_env(monkeypatch, {**REQUIRED, "CONNECTOR_EMPOWER__BASE_URL": url})
+    assert load(Settings).empower.base_url == url.rstrip("/")
+
+
+def test_toml_file_and_environment_priority(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "connector.toml"
+    config.write_text(
+        '[rxscale]\napi_key = "from-file"\nwebhook_secrets = ["f1", "f2"]\n'
+        '[empower]\napi_key = "from-file"\nwebhook_keys = ["k"]\n'
+        "[worker]\nconcurrency = 2\n"
+    )
+    set_env(
+        monkeypatch,
+        {CONFIG_FILE_VARIABLE: str(config), "CONNECTOR_EMPOWER__API_KEY": "from-env"},
+    )
+    settings = load(Settings)
+    assert settings.rxscale.api_key.get_secret_value() == "from-file"
+    assert len(settings.rxscale.webhook_secrets) == 2
+    assert settings.empower.api_key.get_secret_value() == "from-env"
+    assert settings.worker.concurrency == 2
+
+
+def test_missing_config_file_is_one_clear_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, {CONFIG_FILE_VARIABLE: "/nonexistent/connector.toml"})
+    with pytest.raises(ConfigurationError) as caught:
+        load(StorageSettings)
+    assert caught.value.problems == [
+        "CONNECTOR_CONFIG_FILE: no such file '/nonexistent/connector.toml'"
+    ]
+
+
+def test_storage_settings_need_no_partner_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, {"CONNECTOR_DATABASE_URL": "sqlite:///x.db"})
+    assert load(StorageSettings).database_url == "sqlite:///x.db"
+
+
+def test_isolated_settings_ignore_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, {**REQUIRED, "CONNECTOR_WORKER__CONCURRENCY": "77"})
+    settings = isolated(
+        Settings,
+        rxscale={"api_key": "a", "webhook_secrets": ["s"]},
+        empower={"api_key": "b", "webhook_keys": ["k"]},
+    )
+    assert settings.worker.concurrency == 4
+    assert settings.rxscale.api_key.get_secret_value() == "a"
+
+
+def test_secrets_do_not_show_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    secret_values = {
+        "CONNECTOR_RXSCALE__API_KEY": "canary-rxscale-key",
+        "CONNECTOR_RXSCALE__WEBHOOK_SECRETS": "canary-signing-secret",
+        "CONNECTOR_EMPOWER__API_KEY": "canary-empower-key",
+        "CONNECTOR_EMPOWER__WEBHOOK_KEYS": "canary-webhook-key",
+    }
+    set_env(monkeypatch, secret_values)
+    text = repr(load(Settings)) + str(load(Settings).model_dump())
+    assert "canary" not in text
+
+
+def test_the_example_configuration_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    example = Path(__file__).resolve().parents[2] / "config" / "connector.example.toml"
+    set_env(monkeypatch, {CONFIG_FILE_VARIABLE: str(example)})
+    settings = load(Settings)
+    assert len(settings.rxscale.webhook_secrets) == 3
+    assert settings.worker.lease_seconds == 60

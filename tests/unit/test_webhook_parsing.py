@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+
+import pytest
+
+from connector.domain.errors import MalformedDelivery
+from connector.domain.news import OrderNews, PrescriptionNews, ShipmentNews
+from connector.empower.webhook import UnknownCallback, is_authorized, parse_event
+from connector.rxscale.webhook import parse_delivery, verify_signature
+
+BODY = json.dumps(
+    {"event_type": "pharmacy_order_created", "timestamp": 1711900000, "data": {"uid": "po-1"}}
+).encode()
+
+
+def reference_signature(body: bytes, secret: str) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def test_signature_from_any_configured_secret_verifies() -> None:
+    signature = reference_signature(BODY, "whsec_new")
+    assert verify_signature(BODY, signature, ["whsec_old", "whsec_new"])
+    assert verify_signature(BODY, signature.upper(), ["whsec_new"])
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [None, "", "00" * 32, "not hex at all ✓", reference_signature(BODY, "whsec_other")],
+)
+def test_wrong_or_missing_signature_fails(signature: str | None) -> None:
+    assert not verify_signature(BODY, signature, ["whsec_new"])
+
+
+def test_signature_covers_the_raw_bytes() -> None:
+    signature = reference_signature(BODY, "s")
+    assert not verify_signature(BODY + b" ", signature, ["s"])
+
+
+def test_rxscale_delivery_identity_and_dedupe_key() -> None:
+    delivery = parse_delivery(BODY)
+    assert (delivery.event_type, delivery.timestamp, delivery.subject_uid) == (
+        "pharmacy_order_created",
+        1711900000,
+        "po-1",
+    )
+    updated = json.dumps(
+        {
+            "event_type": "pharmacy_order_updated",
+            "timestamp": 5,
+            "data": {"uid": "po-1", "status": "cancelled"},
+        }
+    ).encode()
+    assert parse_delivery(updated).dedupe_parts() == (
+        "pharmacy_order_updated",
+        "5",
+        "po-1",
+        "cancelled",
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"[1, 2]", "JSON object"),
+        (b'{"timestamp": 1, "data": {"uid": "x"}}', "event_type"),
+        (b'{"event_type": "e", "timestamp": "soon", "data": {"uid": "x"}}', "timestamp"),
+        (b'{"event_type": "e", "timestamp": 1, "data": {}}', "data.uid"),
+        (b'{"event_type": "e", "timestamp": 1}', "data"),
+    ],
+)
+def test_malformed_rxscale_bodies_name_the_problem(body: bytes, problem: str) -> None:
+    with pytest.raises(MalformedDelivery, match=problem):
+        parse_delivery(body)
+
+
+def test_malformed_errors_never_echo_the_body() -> None:
+    body = json.dumps({"event_type": 42, "timestamp": "Jane Doe", "data": {"uid": "x"}}).encode()
+    with pytest.raises(MalformedDelivery) as caught:
+        parse_delivery(body)
+    assert "Jane" not in str(caught.value)
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("header", "ok"),
+    [
+        ("Bearer key-2", True),
+        ("bearer key-1", True),
+        (basic("empower", "key-1"), True),
+        (basic("", "key-2"), True),
+        (basic("key-1", "wrong"), False),
+        ("Bearer wrong", False),
+        ("Basic !!!notbase64", False),
+        ("Basic " + base64.b64encode(b"no-colon").decode(), False),
+        ("Token key-1", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_empower_authorization(header: str | None, ok: bool) -> None:
+    assert is_authorized(header, ["key-1", "key-2"]) is ok
+
+
+def test_empower_shipment_event_from_the_introduction() -> None:
+    event = {
+        "request_id": "fill_request_991e90fa6b367cf72032",
+        "timestamp": 1590800222,
+        "callback_type": "SHIPMENT",
+        "status": "success",
+        "details": {
+            "status": "DELIVERED",
+            "message": "Your shipment has been delivered.",
+            "tracking_number": "43904456187100000000000000",
+            "carrier": "usps",
+        },
+    }
+    news = parse_event(json.dumps(event).encode())
+    assert isinstance(news, ShipmentNews)
+    assert news.request_id == "fill_request_991e90fa6b367cf72032"
+    assert news.status == "DELIVERED"
+    assert news.tracking is not None
+    assert news.tracking.carrier == "usps"
+
+
+def test_empower_notify_event_keeps_tokens_only() -> None:
+    event = {
+        "timestamp": 1581019462,
+        "callback_type": "NOTIFY_RX",
+        "details": {
+            "medication_name": "Semaglutide 2.5 mg/mL injection",
+            "prescriber": "Dr. Jane Smith",
+            "prescription_token": "rx_z3q2jr",
+            "patient_token": "pt_4526d90a",
+        },
+    }
+    news = parse_event(json.dumps(event).encode())
+    assert news == PrescriptionNews("rx_z3q2jr", "pt_4526d90a")
+
+
+def test_empower_order_error_event() -> None:
+    event = {
+        "request_id": "fill_request_1",
+        "callback_type": "ORDER",
+        "status": "error",
+        "details": {"code": "R2", "message": "bad address"},
+    }
+    news = parse_event(json.dumps(event).encode())
+    assert news == OrderNews(
+        "fill_request_1", succeeded=False, status=None, code="R2", message="bad address"
+    )
+
+
+def test_unknown_callback_type_is_recognised_not_rejected() -> None:
+    assert parse_event(b'{"callback_type": "TRANSFER", "x": 1}') == UnknownCallback("TRANSFER")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"callback_type": "SHIPMENT", "details": {"status": "SHIPPED"}}',
+        b'{"callback_type": "SHIPMENT", "request_id": "r", "details": {}}',
+        b'{"callback_type": "NOTIFY_RX", "details": {"patient_token": "p"}}',
+        b'{"request_id": "r"}',
+        b"nope",
+    ],
+)
+def test_empower_events_missing_identity_are_malformed(body: bytes) -> None:
+    with pytest.raises(MalformedDelivery):
+        parse_event(body)
