@@ -1,8 +1,9 @@
 """place_order: patient, prescriptions and order at Empower, never twice.
 
-Every create carries an `Idempotency-Key` derived from the order, and a retried placement
-first looks the order up by `external_order_id`: an earlier attempt may have succeeded and
-lost its answer.
+Every placement first asks Empower for an order with this `external_order_id`: an earlier
+attempt may have placed it and lost the answer (a timeout, a crash, a job handed back at
+shutdown). Only then are patient, prescriptions and order created, each with an
+`Idempotency-Key` derived from the order, which covers the attempts that overlap.
 """
 
 from __future__ import annotations
@@ -36,20 +37,19 @@ class PlaceOrder(Handler):
             log.warning("order_unmappable", missing=list(plan.missing))
             return reject(record, plan.comment())
         try:
-            return await self._place(job, record, plan)
+            return await self._place(record, plan)
         except PartnerError as exc:
             # Empower's messages may quote what we sent; strip this order's patient values.
             raise exc.with_message(scrub(exc.message, order.sensitive_values())) from exc
 
-    async def _place(self, job: Job, record: OrderRecord, plan: PlacementPlan) -> Outcome:
+    async def _place(self, record: OrderRecord, plan: PlacementPlan) -> Outcome:
         uid = record.rxscale_uid
         empower = self.deps.empower
-        if job.attempts > 1:
-            existing = await empower.find_order(uid)
-            if existing is not None:
-                log.info("empower_order_adopted", empower_order_id=existing.order_id)
-                placed = PlacedOrder(existing.order_id, existing.request_id, existing.status)
-                return self._placed(record, placed, patient_token=None, tokens=None, adopted=True)
+        existing = await empower.find_order(uid)
+        if existing is not None:
+            log.info("empower_order_adopted", empower_order_id=existing.order_id)
+            placed = PlacedOrder(existing.order_id, existing.request_id, existing.status)
+            return self._placed(record, placed, patient_token=None, tokens=None, adopted=True)
         keys = IdempotencyKeys(uid, record.placement_generation)
         patient_token = await empower.create_patient(plan.patient, keys.patient())
         tokens = tuple(
