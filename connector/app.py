@@ -32,6 +32,8 @@ from connector.rxscale.client import RxScaleClient
 from connector.settings import Settings
 from connector.store.database import Database
 from connector.store.migrate import head_revisions, is_up_to_date, upgrade_to_head
+from connector.store.notify import JobNotificationListener
+from connector.store.process_lock import AlreadyLocked, ProcessLock
 from connector.web.context import ServiceState, WebContext
 from connector.web.server import build_web_app
 
@@ -104,13 +106,80 @@ class Daemon:
             self.clock,
             signal=self.signal,
         )
+        self.listener = (
+            JobNotificationListener(self.database.url, self.signal.notify)
+            if self.database.is_postgresql
+            else None
+        )
+        self._process_lock = (
+            ProcessLock(self.database.sqlite_file) if self.database.sqlite_file else None
+        )
         self._listen_socket = listen_socket
         self._runner: web.AppRunner | None = None
-        self._worker_task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopped = False
         self.url = ""
 
+    @property
+    def runs_worker(self) -> bool:
+        return self.settings.worker.concurrency > 0
+
     async def start(self) -> None:
-        await self._prepare_database()
+        self._lock_sqlite_file()
+        try:
+            await self._prepare_database()
+            await self._start_web()
+        except BaseException:
+            self._release_sqlite_file()
+            raise
+        if self.listener is not None:
+            self._tasks.append(asyncio.create_task(self.listener.run(), name="notify-listener"))
+        if self.runs_worker:
+            self._tasks.append(
+                asyncio.create_task(
+                    self.worker.run(self.settings.worker.shutdown_grace_seconds), name="worker"
+                )
+            )
+        log.info(
+            "daemon_ready",
+            version=__version__,
+            url=self.url,
+            database=self.database.describe(),
+            worker_id=self.worker.worker_id if self.runs_worker else None,
+        )
+
+    def _lock_sqlite_file(self) -> None:
+        if self._process_lock is None:
+            return
+        try:
+            self._process_lock.acquire()
+        except AlreadyLocked:
+            raise StartupError(
+                f"another connector process is using {self.database.sqlite_file}; SQLite "
+                "allows one per database file (use PostgreSQL for several replicas)"
+            ) from None
+
+    def _release_sqlite_file(self) -> None:
+        if self._process_lock is not None:
+            self._process_lock.release()
+
+    async def _prepare_database(self) -> None:
+        try:
+            if self.database.is_sqlite:
+                await upgrade_to_head(self.database)
+            elif not await is_up_to_date(self.database):
+                raise StartupError(
+                    "the database schema is not current; run `connector migrate` first"
+                )
+        except StartupError:
+            raise
+        except Exception as exc:
+            raise StartupError(
+                f"cannot use the database {self.database.describe()}: {type(exc).__name__}: {exc}"
+            ) from exc
+        self.state.schema_heads = head_revisions()
+
+    async def _start_web(self) -> None:
         context = WebContext(
             database=self.database,
             rxscale_secrets=[s.get_secret_value() for s in self.settings.rxscale.webhook_secrets],
@@ -138,60 +207,47 @@ class Daemon:
                 f"{exc.strerror}"
             ) from exc
         self.url = _site_url(site)
-        self._worker_task = asyncio.create_task(
-            self.worker.run(self.settings.worker.shutdown_grace_seconds), name="worker"
-        )
-        log.info(
-            "daemon_ready",
-            version=__version__,
-            url=self.url,
-            database=self.database.describe(),
-            worker_id=self.worker.worker_id,
-        )
-
-    async def _prepare_database(self) -> None:
-        try:
-            if self.database.is_sqlite:
-                await upgrade_to_head(self.database)
-            elif not await is_up_to_date(self.database):
-                raise StartupError(
-                    "the database schema is not current; run `connector migrate` first"
-                )
-        except StartupError:
-            raise
-        except Exception as exc:
-            raise StartupError(
-                f"cannot use the database {self.database.describe()}: {type(exc).__name__}: {exc}"
-            ) from exc
-        self.state.schema_heads = head_revisions()
 
     async def stop(self) -> None:
+        """Readiness false, stop claiming, (optionally) keep serving a moment, close the
+        listener, let in-flight jobs finish within the grace period, hand back the rest."""
+        if self._stopped:
+            return
+        self._stopped = True
         log.info("daemon_stopping", in_flight=self.worker.in_flight)
         self.state.draining = True
         self.worker.stop()
+        if self.settings.http.shutdown_delay_seconds:
+            await asyncio.sleep(self.settings.http.shutdown_delay_seconds)
         if self._runner is not None:
             await self._runner.cleanup()  # no new webhooks; in-flight requests finish
-        if self._worker_task is not None:
+        for task in self._tasks:
+            if task.get_name() != "worker":
+                task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._worker_task
+                await task
+        self._tasks.clear()
         await self.rxscale.close()
         await self.empower.close()
         await self.database.close()
+        self._release_sqlite_file()
         log.info("daemon_stopped")
 
     async def run_until_stopped(self, stop: asyncio.Event) -> None:
-        """Serve until `stop` is set; if the worker dies, stop and re-raise."""
+        """Serve until `stop` is set; if a background task dies, stop and report it."""
         await self.start()
-        assert self._worker_task is not None
         stopper = asyncio.create_task(stop.wait(), name="stop-signal")
         try:
             done, _ = await asyncio.wait(
-                {stopper, self._worker_task}, return_when=asyncio.FIRST_COMPLETED
+                {stopper, *self._tasks}, return_when=asyncio.FIRST_COMPLETED
             )
-            if self._worker_task in done and not stop.is_set():
-                error = self._worker_task.exception()
-                log.error("worker_died", error=repr(error))
-                raise StartupError(f"the worker stopped unexpectedly: {error!r}")
+            died = [task for task in done if task is not stopper]
+            if died and not stop.is_set():
+                task = died[0]
+                error = task.exception() if not task.cancelled() else None
+                log.error("background_task_died", task=task.get_name(), error=repr(error))
+                raise StartupError(f"{task.get_name()} stopped unexpectedly: {error!r}")
         finally:
             stopper.cancel()
             await self.stop()

@@ -54,6 +54,7 @@ class LocalStack:
         self.options = options or StackOptions()
         self._sandbox: RunningSandbox | None = None
         self._daemon: Daemon | None = None
+        self._replicas: list[Daemon] = []
 
     @property
     def sandbox(self) -> RunningSandbox:
@@ -131,7 +132,29 @@ class LocalStack:
             await client.close()
         return [s.signing_secret for s in created if s.signing_secret]
 
+    async def add_replica(self, **worker: Any) -> Daemon:
+        """Another daemon on the same database (PostgreSQL), with its own port and worker
+        settings; the sandbox's webhooks keep going to the first one."""
+        settings = self.settings.model_copy(
+            update={"worker": self.settings.worker.model_copy(update=worker)}
+        )
+        replica = Daemon(settings, listen_socket=listening_socket("127.0.0.1", 0))
+        await replica.start()
+        self._replicas.append(replica)
+        return replica
+
+    async def restart_daemon(self) -> None:
+        """Stop the connector and start a new one on the same port and database."""
+        settings = self.daemon.settings
+        await self.daemon.stop()
+        listener = listening_socket(settings.http.host, settings.http.port)
+        self._daemon = Daemon(settings, listen_socket=listener)
+        await self._daemon.start()
+
     async def stop(self) -> None:
+        for replica in self._replicas:
+            await replica.stop()
+        self._replicas.clear()
         if self._daemon is not None:
             await self._daemon.stop()
             self._daemon = None

@@ -80,6 +80,9 @@ class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     max_body_bytes: int = Field(default=ONE_MIB, ge=1024)
+    # On SIGTERM, keep answering webhooks this long with readiness already false, so that a
+    # load balancer stops sending before the listener closes (Kubernetes: a few seconds).
+    shutdown_delay_seconds: float = Field(default=0.0, ge=0)
 
 
 class RxScaleSettings(BaseModel):
@@ -105,7 +108,8 @@ class EmpowerSettings(BaseModel):
 
 
 class WorkerSettings(BaseModel):
-    concurrency: int = Field(default=4, ge=1, le=256)
+    # 0 runs a web-only replica: it records webhooks and leaves the jobs to others.
+    concurrency: int = Field(default=4, ge=0, le=256)
     max_attempts: int = Field(default=10, ge=1)
     backoff_base_seconds: float = Field(default=2.0, gt=0)
     backoff_max_seconds: float = Field(default=300.0, gt=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -78,6 +79,13 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The database file of a file-backed SQLite URL, else None."""
+        if not self.is_sqlite or not self.url.database or self.url.database == ":memory:":
+            return None
+        return Path(self.url.database).resolve()
 
     def describe(self) -> str:
         """The URL without its password, fit for logs."""
