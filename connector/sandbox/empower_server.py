@@ -113,8 +113,14 @@ class EmpowerSandbox:
         fulfilment: FulfilmentScript | None = None,
         sender: WebhookSender | None = None,
         seed: int | None = None,
+        honour_idempotency_keys: bool = True,
+        refuse_duplicate_orders: bool = True,
     ) -> None:
         self.api_key = api_key
+        # Both protections are assumptions about Empower; switching them off shows what
+        # the connector's own lookup before every placement is worth on its own.
+        self.honour_idempotency_keys = honour_idempotency_keys
+        self.refuse_duplicate_orders = refuse_duplicate_orders
         self.fulfilment = fulfilment or FulfilmentScript()
         self.sender = sender or WebhookSender()
         self.rng = random.Random(seed)
@@ -225,7 +231,7 @@ class EmpowerSandbox:
                 document = json.loads(raw)
             except ValueError:
                 return envelope_error(400, "body is not valid JSON")
-            key = request.headers.get("Idempotency-Key")
+            key = request.headers.get("Idempotency-Key") if self.honour_idempotency_keys else None
             fingerprint = hashlib.sha256(request.path.encode() + b"\0" + raw).hexdigest()
             if key is not None and key in self.idempotency:
                 seen, status, data = self.idempotency[key]
@@ -292,7 +298,7 @@ class EmpowerSandbox:
                 raise Refused(404, f"unknown prescription_token {token}")
             if prescription["patient_token"] != order_in.patient_token:
                 raise Refused(422, f"prescription {token} belongs to another patient")
-        if self.orders_for(order_in.external_order_id):
+        if self.refuse_duplicate_orders and self.orders_for(order_in.external_order_id):
             raise Refused(
                 409, f"an order with external_order_id {order_in.external_order_id} exists"
             )

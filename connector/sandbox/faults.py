@@ -24,6 +24,7 @@ class FaultRule:
     delay_seconds: float = 0.0
     hang: bool = False  # never answer within any sensible client timeout
     after_commit: bool = False  # do the real work, then answer `status`
+    hold_response_seconds: float = 0.0  # do the real work, then wait before answering
     times: int | None = 1  # how many requests it hits; None = until cleared
 
     def matches(self, method: str, path: str) -> bool:
@@ -79,9 +80,12 @@ def fault_middleware(plan: FaultPlan, render_error: ErrorRenderer) -> Any:
         if rule.hang:
             await asyncio.sleep(HANG_SECONDS)
         if rule.status is None:
-            return await handler(request)
+            real = await handler(request)
+            await asyncio.sleep(rule.hold_response_seconds)
+            return real
         if rule.after_commit:
             await handler(request)
+            await asyncio.sleep(rule.hold_response_seconds)
         response = render_error(rule.status, f"sandbox fault: HTTP {rule.status}")
         if rule.retry_after is not None:
             response.headers["Retry-After"] = f"{rule.retry_after:g}"
