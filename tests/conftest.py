@@ -88,6 +88,18 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 
 @pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database; the test is skipped when none is configured."""
+    if postgres_admin_url() is None:
+        pytest.skip(POSTGRES_HINT)
+    url = await create_postgres_database()
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(url)
+
+
+@pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     """A migrated database of each kind."""
     db = Database(database_url)
