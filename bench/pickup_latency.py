@@ -39,19 +39,26 @@ from tests.conftest import create_postgres_database, drop_postgres_database
 IDLE_SECONDS = 5.0
 
 
-async def measure(database_url: str | None, samples: int, directory: Path) -> list[float]:
+async def measure(
+    database_url: str | None, samples: int, directory: Path, *, across_replicas: bool = False
+) -> list[float]:
+    """Pick-up latencies; `across_replicas`: webhooks reach a web-only replica and another
+    replica's worker must be woken by PostgreSQL NOTIFY."""
+    worker = {"concurrency": 4, "idle_seconds": IDLE_SECONDS, "shutdown_grace_seconds": 2}
     options = StackOptions(
         database_url=database_url,
         fulfilment=FulfilmentScript(enabled=False),
-        worker={"concurrency": 4, "idle_seconds": IDLE_SECONDS, "shutdown_grace_seconds": 2},
+        worker={**worker, "concurrency": 0} if across_replicas else worker,
     )
     latencies: list[float] = []
     async with LocalStack(directory, options) as stack, aiohttp.ClientSession() as http:
+        if across_replicas:
+            await stack.add_replica(**worker)
         secret = stack.settings.rxscale.webhook_secrets[0].get_secret_value()
         url = f"{stack.daemon.url}/webhooks/rxscale"
         await asyncio.sleep(0.5)  # let the worker settle into its idle wait
         for n in range(samples):
-            uid = f"po-bench-{n:05d}"
+            uid = f"po-bench-{across_replicas:d}-{n:05d}"
             # An order RxScale does not know: the job is claimed, then fails; only the claim
             # time matters here.
             body = json.dumps(
@@ -94,13 +101,14 @@ async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=50)
     args = parser.parse_args()
-    targets: list[tuple[str, str | None]] = [("SQLite", None)]
+    targets: list[tuple[str, str | None, bool]] = [("SQLite, one process", None, False)]
     if os.environ.get("CONNECTOR_TEST_DATABASE_URL"):
         pg_url = await create_postgres_database()
         db = Database(pg_url)
         await upgrade_to_head(db)
         await db.close()
-        targets.append(("PostgreSQL", pg_url))
+        targets.append(("PostgreSQL, same replica", pg_url, False))
+        targets.append(("PostgreSQL, other replica (NOTIFY)", pg_url, True))
     else:
         pg_url = None
     print(
@@ -108,9 +116,10 @@ async def main() -> int:
     )
     print("|---|---|---|---|---|---|---|")
     try:
-        for name, url in targets:
+        for name, url, across in targets:
             with tempfile.TemporaryDirectory() as scratch:
-                print(report(name, await measure(url, args.samples, Path(scratch))), flush=True)
+                latencies = await measure(url, args.samples, Path(scratch), across_replicas=across)
+                print(report(name, latencies), flush=True)
     finally:
         if pg_url is not None:
             await drop_postgres_database(pg_url)
