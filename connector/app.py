@@ -120,6 +120,10 @@ class Daemon:
         self._stopped = False
         self.url = ""
 
+    def tasks_alive(self) -> bool:
+        """Every background task (worker, listener) is still running."""
+        return bool(self._tasks) and all(not task.done() for task in self._tasks)
+
     @property
     def runs_worker(self) -> bool:
         return self.settings.worker.concurrency > 0

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
-from sqlalchemy.exc import SQLAlchemyError
 
 from connector.domain.clock import Clock
 from connector.domain.errors import PartnerError
@@ -27,7 +26,7 @@ from connector.domain.outcome import NOTHING, Outcome
 from connector.domain.retry import Bury, Fail, Retry, RetryPolicy, Uniform, classify, decide
 from connector.pipeline.base import JobHandler
 from connector.store import jobs, orders
-from connector.store.database import Database
+from connector.store.database import DATABASE_UNAVAILABLE, Database
 
 log = structlog.get_logger("connector.worker")
 
@@ -119,7 +118,7 @@ class Worker:
                     self.clock.now(),
                     self.config.lease_seconds,
                 )
-        except SQLAlchemyError as exc:
+        except DATABASE_UNAVAILABLE as exc:
             # Another replica raced us to a job of the same order, or the database is away:
             # either way, try again shortly rather than stop.
             log.warning("job_claim_failed", error=type(exc).__name__)
@@ -147,7 +146,7 @@ class Worker:
         try:
             async with self.database.engine.connect() as connection:
                 return await jobs.next_wakeup(connection)
-        except SQLAlchemyError:
+        except DATABASE_UNAVAILABLE:
             return None
 
     async def _execute(self, job: Job) -> None:
@@ -254,7 +253,7 @@ class Worker:
                         self.clock.now(),
                         self.config.lease_seconds,
                     )
-            except SQLAlchemyError as exc:
+            except DATABASE_UNAVAILABLE as exc:
                 log.warning("lease_renewal_failed", error=type(exc).__name__)
                 continue
             for job_id in set(held) - kept:
@@ -279,7 +278,7 @@ class Worker:
                         connection, self.worker_id, leftover, self.clock.now()
                     )
                 log.warning("jobs_released", count=released)
-            except SQLAlchemyError as exc:
+            except DATABASE_UNAVAILABLE as exc:
                 log.error("jobs_not_released", error=type(exc).__name__, count=len(leftover))
 
 

@@ -6,7 +6,6 @@ import hashlib
 
 import structlog
 from aiohttp import web
-from sqlalchemy.exc import SQLAlchemyError
 
 from connector.domain.errors import MalformedDelivery
 from connector.empower.webhook import UnknownCallback, is_authorized, parse_event
@@ -15,6 +14,7 @@ from connector.pipeline.inbox import (
     record_unknown_empower_delivery,
     take_empower_delivery,
 )
+from connector.store.database import DATABASE_UNAVAILABLE
 from connector.web.context import CONTEXT
 from connector.web.responses import BodyTooLarge, answer, read_body
 
@@ -49,7 +49,7 @@ async def receive_empower_webhook(request: web.Request) -> web.Response:
             )
         else:
             result = await take_empower_delivery(context.database, event, digest, now)
-    except SQLAlchemyError as exc:
+    except DATABASE_UNAVAILABLE as exc:
         log.error("webhook_not_recorded", source=SOURCE, error=type(exc).__name__)
         return answer(503, error="could not record the delivery; retry later")
     if result.job_ids:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
+from connector.store.database import DATABASE_UNAVAILABLE
 from connector.store.migrate import current_revisions
 from connector.web.context import CONTEXT
 from connector.web.responses import answer
@@ -25,7 +25,7 @@ async def readyz(request: web.Request) -> web.Response:
         checks["database"] = "ok"
         current = await current_revisions(context.database)
         checks["migrations"] = "ok" if current == context.state.schema_heads else "behind"
-    except (SQLAlchemyError, OSError) as exc:
+    except DATABASE_UNAVAILABLE as exc:
         checks["database"] = f"unreachable ({type(exc).__name__})"
         checks["migrations"] = "unknown"
     ready = all(value == "ok" for value in checks.values())

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import structlog
 from aiohttp import web
-from sqlalchemy.exc import SQLAlchemyError
 
 from connector.domain.errors import MalformedDelivery
 from connector.pipeline.inbox import take_rxscale_delivery
 from connector.rxscale.webhook import parse_delivery, verify_signature
+from connector.store.database import DATABASE_UNAVAILABLE
 from connector.web.context import CONTEXT
 from connector.web.responses import BodyTooLarge, answer, read_body
 
@@ -38,7 +38,7 @@ async def receive_rxscale_webhook(request: web.Request) -> web.Response:
     ):
         try:
             result = await take_rxscale_delivery(context.database, delivery, context.clock.now())
-        except SQLAlchemyError as exc:
+        except DATABASE_UNAVAILABLE as exc:
             # Not acknowledged, so RxScale delivers it again once we can record it.
             log.error("webhook_not_recorded", source=SOURCE, error=type(exc).__name__)
             return answer(503, error="could not record the delivery; retry later")

@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -291,11 +291,9 @@ async def test_readiness_fails_when_migrations_are_behind(receiver: Receiver) ->
     assert (await response.json())["checks"]["migrations"] == "behind"
 
 
-Send = Callable[[TestClient], Awaitable[ClientResponse]]  # type: ignore[type-arg]
-
-
-async def test_an_unreachable_database_is_503_never_500(tmp_path: Any) -> None:
-    database = Database(f"sqlite:///{tmp_path}/missing-dir/connector.db")
+async def test_an_unreachable_database_is_503_never_500() -> None:
+    # Nothing listens on port 1: asyncpg's refusal arrives raw, not wrapped by SQLAlchemy.
+    database = Database("postgresql://connector:secret@127.0.0.1:1/connector")
     context = WebContext(
         database=database,
         rxscale_secrets=SECRETS,
