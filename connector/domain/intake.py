@@ -42,8 +42,11 @@ AT_OR_BEYOND_IN_PROGRESS = frozenset(
 )
 
 
-def plan_intake(status: str) -> IntakePlan:
+def plan_intake(status: str, *, rerun: bool = False) -> IntakePlan:
+    """`rerun`: an operator re-runs an order the connector had put on hold."""
     if status == RxScaleStatus.WAITING_FOR_PHARMACY:
+        return MarkPendingReview()
+    if rerun and status == RxScaleStatus.ON_HOLD:
         return MarkPendingReview()
     if status == RxScaleStatus.PENDING_REVIEW:
         return AlreadyPendingReview()

@@ -16,6 +16,10 @@ class JobKind(StrEnum):
     MARK_IN_PROGRESS = "mark_in_progress"  # RxScale `in-progress`
     EMPOWER_EVENT = "empower_event"  # apply one Empower webhook to its order
     HOLD_ORDER = "hold_order"  # RxScale `on-hold` with the reason
+    CANCEL_ORDER = "cancel_order"  # RxScale cancelled it: cancel at Empower, or never place
+    RECONCILE = "reconcile"  # look for what webhooks never told us
+    REFRESH_ORDER = "refresh_order"  # ask Empower about one order and apply the answer
+    SYNC_STOCK = "sync_stock"  # copy Empower's availability to RxScale's pharmacy SKUs
 
 
 class JobState(StrEnum):

@@ -16,6 +16,7 @@ class OrderState(StrEnum):
     ACCEPTED = "accepted"  # RxScale shows `pending review`
     PLACED = "placed"  # the Empower order exists; RxScale not yet told
     IN_PROGRESS = "in_progress"  # RxScale shows `in-progress`
+    READY_FOR_PICKUP = "ready_for_pickup"  # shipped; completes on delivery (complete_on=delivered)
     COMPLETED = "completed"  # `complete_order` sent with tracking
     DELIVERED = "delivered"  # Empower reported the delivery
     REJECTED = "rejected"  # cannot be fulfilled; the hold is not yet relayed
@@ -27,11 +28,13 @@ class OrderEvent(StrEnum):
     ACCEPT = "accept"
     PLACE = "place"
     START = "start"
+    SHIP = "ship"
     COMPLETE = "complete"
     DELIVER = "deliver"
     REJECT = "reject"
     HOLD = "hold"
     CANCEL = "cancel"
+    RETRY = "retry"  # an operator re-runs an order that was put on hold
 
 
 class RxScaleStatus(StrEnum):
@@ -54,18 +57,35 @@ TRANSITIONS: Final[dict[tuple[OrderState, OrderEvent], OrderState]] = {
     (S.RECEIVED, E.ACCEPT): S.ACCEPTED,
     (S.ACCEPTED, E.PLACE): S.PLACED,
     (S.PLACED, E.START): S.IN_PROGRESS,
+    (S.IN_PROGRESS, E.SHIP): S.READY_FOR_PICKUP,
     (S.IN_PROGRESS, E.COMPLETE): S.COMPLETED,
+    (S.READY_FOR_PICKUP, E.COMPLETE): S.COMPLETED,
     (S.COMPLETED, E.DELIVER): S.DELIVERED,
     (S.RECEIVED, E.REJECT): S.REJECTED,
     (S.ACCEPTED, E.REJECT): S.REJECTED,
     (S.PLACED, E.REJECT): S.REJECTED,
     (S.IN_PROGRESS, E.REJECT): S.REJECTED,
     (S.REJECTED, E.HOLD): S.ON_HOLD,
+    (S.ON_HOLD, E.RETRY): S.RECEIVED,
+    # Cancelled before anything shipped. For a placed order the cancellation is applied
+    # only after Empower confirmed it.
     (S.RECEIVED, E.CANCEL): S.CANCELLED,
     (S.ACCEPTED, E.CANCEL): S.CANCELLED,
+    (S.PLACED, E.CANCEL): S.CANCELLED,
+    (S.IN_PROGRESS, E.CANCEL): S.CANCELLED,
+    (S.REJECTED, E.CANCEL): S.CANCELLED,
+    (S.ON_HOLD, E.CANCEL): S.CANCELLED,
 }
 
-TERMINAL_STATES: Final[frozenset[OrderState]] = frozenset({S.DELIVERED, S.ON_HOLD, S.CANCELLED})
+# Nothing more happens to these by itself (an on-hold order waits for a person).
+TERMINAL_STATES: Final[frozenset[OrderState]] = frozenset({S.DELIVERED, S.CANCELLED})
+AT_REST_STATES: Final[frozenset[OrderState]] = TERMINAL_STATES | {S.ON_HOLD}
+# Placed at Empower and not yet shipped: cancellable there.
+CANCELLABLE_AT_EMPOWER: Final[frozenset[OrderState]] = frozenset({S.PLACED, S.IN_PROGRESS})
+# Placed and waiting for Empower's news (reconciliation asks after these).
+AWAITING_EMPOWER: Final[frozenset[OrderState]] = frozenset(
+    {S.PLACED, S.IN_PROGRESS, S.READY_FOR_PICKUP}
+)
 
 # How far along the happy path a state is; events that would not move an order forward
 # are late or repeated news, never a reason to move it back.
@@ -74,11 +94,12 @@ PROGRESS: Final[dict[OrderState, int]] = {
     S.ACCEPTED: 1,
     S.PLACED: 2,
     S.IN_PROGRESS: 3,
-    S.COMPLETED: 4,
-    S.DELIVERED: 5,
+    S.READY_FOR_PICKUP: 4,
+    S.COMPLETED: 5,
+    S.DELIVERED: 6,
     S.REJECTED: 2,
     S.ON_HOLD: 3,
-    S.CANCELLED: 6,
+    S.CANCELLED: 7,
 }
 
 

@@ -7,9 +7,10 @@ here looks at where the order already is and never moves it backwards.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, assert_never
 
-from connector.domain.empower import EmpowerOrderStatus, ShipmentStatus, Tracking
+from connector.domain.empower import EmpowerOrder, EmpowerOrderStatus, ShipmentStatus, Tracking
 from connector.domain.jobs import JsonObject
 from connector.domain.lifecycle import OrderState
 
@@ -133,12 +134,26 @@ IN_FLIGHT_SHIPMENT_STATUSES = frozenset(
 )
 
 
+class CompletionPoint(StrEnum):
+    """When RxScale's `complete_order` is called (CONNECTOR_COMPLETE_ON)."""
+
+    SHIPPED = "shipped"  # on the first shipment with tracking
+    DELIVERED = "delivered"  # `ready_for_pickup` on shipment, `complete_order` on delivery
+
+
 @dataclass(frozen=True, slots=True)
 class CompleteOrder:
     """Call `complete_order` with this tracking; `then_deliver` when it already arrived."""
 
     tracking: Tracking
     then_deliver: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MarkReadyForPickup:
+    """Shipped, completing on delivery: RxScale `ready_for_pickup`, tracking kept."""
+
+    tracking: Tracking
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,22 +174,34 @@ class NoteOnly:
     alert: bool = False
 
 
-ShipmentPlan = CompleteOrder | RecordDelivery | WaitForPlacement | NoteOnly
+ShipmentPlan = CompleteOrder | MarkReadyForPickup | RecordDelivery | WaitForPlacement | NoteOnly
 
 
-def plan_shipment(state: OrderState, news: ShipmentNews) -> ShipmentPlan:
+def plan_shipment(
+    state: OrderState,
+    news: ShipmentNews,
+    complete_on: CompletionPoint = CompletionPoint.SHIPPED,
+    known_tracking: Tracking | None = None,
+) -> ShipmentPlan:
     delivered = news.status == ShipmentStatus.DELIVERED
     in_flight = news.status in IN_FLIGHT_SHIPMENT_STATUSES
     if not (delivered or in_flight):
         # EXCEPTION, RETURNED or a status we do not know: a person should look.
         return NoteOnly("shipment_problem", alert=True)
+    tracking = news.tracking or known_tracking
     match state:
         case OrderState.RECEIVED | OrderState.ACCEPTED | OrderState.PLACED:
             return WaitForPlacement()
-        case OrderState.IN_PROGRESS:
-            if news.tracking is None:
+        case OrderState.IN_PROGRESS | OrderState.READY_FOR_PICKUP:
+            if tracking is None:
                 return NoteOnly("shipment_without_tracking", alert=True)
-            return CompleteOrder(news.tracking, then_deliver=delivered)
+            if delivered:
+                return CompleteOrder(tracking, then_deliver=True)
+            if state is OrderState.READY_FOR_PICKUP:
+                return NoteOnly("shipment_repeated")
+            if complete_on is CompletionPoint.DELIVERED:
+                return MarkReadyForPickup(tracking)
+            return CompleteOrder(tracking, then_deliver=False)
         case OrderState.COMPLETED:
             return RecordDelivery() if delivered else NoteOnly("shipment_repeated")
         case OrderState.DELIVERED:
@@ -196,20 +223,52 @@ class RejectOrder:
 @dataclass(frozen=True, slots=True)
 class RecordStatus:
     status: str
+    alert: bool = False
 
 
 OrderPlan = RejectOrder | RecordStatus | NoteOnly
 
+PLACED_AND_OPEN = frozenset({OrderState.PLACED, OrderState.IN_PROGRESS})
+
 
 def plan_order_news(state: OrderState, news: OrderNews) -> OrderPlan:
-    rejected = not news.succeeded or news.status == EmpowerOrderStatus.REJECTED
-    if rejected:
-        if state in (OrderState.PLACED, OrderState.IN_PROGRESS):
+    if not news.succeeded or news.status == EmpowerOrderStatus.REJECTED:
+        if state in PLACED_AND_OPEN:
             reason = news.message or "rejected by Empower"
             if news.code:
                 reason = f"{reason} (code {news.code})"
             return RejectOrder(reason)
+        if state is OrderState.CANCELLED:
+            return NoteOnly("rejection_after_cancellation")
         return NoteOnly("rejection_for_inactive_order", alert=True)
+    if news.status == EmpowerOrderStatus.CANCELLED:
+        if state is OrderState.CANCELLED:
+            return NoteOnly("cancellation_confirmed")
+        if state in PLACED_AND_OPEN:
+            return RejectOrder(f"cancelled by Empower: {news.message or 'no reason given'}")
+        return NoteOnly("cancellation_for_inactive_order", alert=True)
+    if news.status == EmpowerOrderStatus.ON_HOLD:
+        # Empower needs clarification; the order stays placed, a person should look.
+        return RecordStatus(news.status, alert=True)
     if news.status:
         return RecordStatus(news.status)
     return NoteOnly("order_news_without_status")
+
+
+def news_from_empower_order(order: EmpowerOrder) -> ShipmentNews | OrderNews:
+    """What Empower's view of an order says, as if it had come by webhook (reconciliation)."""
+    if order.shipments:
+        latest = order.shipments[-1]
+        return ShipmentNews(
+            request_id=order.request_id,
+            status=latest.status.upper(),
+            tracking=latest.tracking,
+            message="found by reconciliation",
+        )
+    rejected = order.status == EmpowerOrderStatus.REJECTED
+    return OrderNews(
+        request_id=order.request_id,
+        succeeded=not rejected,
+        status=order.status,
+        message=f"Empower reports the order as {order.status}" if rejected else "",
+    )

@@ -85,3 +85,10 @@ class PharmacyOrder:
                 f"{a.street} {a.house_number}".strip(),
             }
         return frozenset(v for v in values if len(v.strip()) >= 3)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    orders: tuple[PharmacyOrder, ...]
+    total: int
+    pages: int

@@ -20,6 +20,8 @@ class OrderUpdate:
     empower_status: str | None = None
     tracking: Tracking | None = None
     hold_reason: str | None = None
+    # Empower told us about the order (or we asked): reconciliation can leave it alone.
+    heard_from_empower: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,8 @@ class Outcome:
     update: OrderUpdate | None = None
     history: tuple[HistoryEntry, ...] = ()
     follow_ups: tuple[JobSpec, ...] = ()
+    # RxScale orders to take in as if their new-order webhook had come (reconciliation).
+    intake: tuple[str, ...] = ()
     detail: JsonObject = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -24,6 +24,7 @@ class OrderRecord:
     hold_reason: str | None
     created_at: datetime
     updated_at: datetime
+    empower_checked_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

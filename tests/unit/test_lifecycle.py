@@ -60,7 +60,23 @@ def test_rejection_is_relayed_as_a_hold() -> None:
         )
 
 
-def test_forward_moves_on_the_happy_path_never_lower_progress() -> None:
-    for (state, _), after in TRANSITIONS.items():
-        if after not in (OrderState.REJECTED, OrderState.ON_HOLD):
-            assert PROGRESS[after] > PROGRESS[state]
+def test_only_an_operators_retry_moves_an_order_back() -> None:
+    for (state, event), after in TRANSITIONS.items():
+        if event is OrderEvent.RETRY:
+            assert (state, after) == (OrderState.ON_HOLD, OrderState.RECEIVED)
+        elif after not in (OrderState.REJECTED, OrderState.ON_HOLD):
+            assert PROGRESS[after] > PROGRESS[state], (state, event)
+
+
+def test_cancellation_is_possible_until_something_shipped() -> None:
+    for state in OrderState:
+        shipped = state in (OrderState.READY_FOR_PICKUP, OrderState.COMPLETED, OrderState.DELIVERED)
+        assert can_apply(state, OrderEvent.CANCEL) is (
+            not shipped and state is not OrderState.CANCELLED
+        )
+
+
+def test_completion_on_delivery_passes_through_ready_for_pickup() -> None:
+    shipped = apply(OrderState.IN_PROGRESS, OrderEvent.SHIP).after
+    assert shipped is OrderState.READY_FOR_PICKUP
+    assert apply(shipped, OrderEvent.COMPLETE).after is OrderState.COMPLETED
