@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.domain.empower import Tracking
 from connector.domain.jobs import JsonObject
-from connector.domain.lifecycle import OrderState
+from connector.domain.lifecycle import OrderEvent, OrderState, apply
 from connector.domain.outcome import HistoryEntry, OrderUpdate, Outcome
 from connector.domain.records import OrderHistoryRow, OrderRecord
 from connector.store.dialect import insert_or_ignore
@@ -73,6 +74,73 @@ async def require_order(connection: AsyncConnection, uid: str) -> OrderRecord:
 async def find_uid_by_request_id(connection: AsyncConnection, request_id: str) -> str | None:
     statement = select(orders.c.rxscale_uid).where(orders.c.empower_request_id == request_id)
     return (await connection.execute(statement)).scalar_one_or_none()
+
+
+async def unknown_uids(connection: AsyncConnection, uids: Sequence[str]) -> list[str]:
+    """Those of `uids` the mapping has never seen, in the order given."""
+    if not uids:
+        return []
+    known = set(
+        (
+            await connection.execute(
+                select(orders.c.rxscale_uid).where(orders.c.rxscale_uid.in_(list(uids)))
+            )
+        ).scalars()
+    )
+    return [uid for uid in uids if uid not in known]
+
+
+async def quiet_orders(
+    connection: AsyncConnection,
+    states: Iterable[OrderState],
+    silent_since: datetime,
+    *,
+    limit: int = 500,
+) -> list[str]:
+    """Orders in `states` with no word from Empower since `silent_since`, oldest first."""
+    last_word = func.coalesce(orders.c.empower_checked_at, orders.c.updated_at)
+    statement = (
+        select(orders.c.rxscale_uid)
+        .where(orders.c.state.in_([s.value for s in states]), last_word < silent_since)
+        .order_by(last_word)
+        .limit(limit)
+    )
+    return list((await connection.execute(statement)).scalars())
+
+
+async def uids_for_patient_token(connection: AsyncConnection, token: str) -> list[str]:
+    statement = select(orders.c.rxscale_uid).where(orders.c.empower_patient_token == token)
+    return list((await connection.execute(statement)).scalars())
+
+
+async def rerun(connection: AsyncConnection, uid: str, now: datetime) -> int:
+    """An operator re-runs an order on hold: back to `received`, next generation.
+
+    Returns the new generation; raises `StateConflict` unless the order is on hold."""
+    transition = apply(OrderState.ON_HOLD, OrderEvent.RETRY)
+    statement = (
+        update(orders)
+        .where(orders.c.rxscale_uid == uid, orders.c.state == OrderState.ON_HOLD.value)
+        .values(
+            state=transition.after.value,
+            placement_generation=orders.c.placement_generation + 1,
+            hold_reason=None,
+            updated_at=now,
+        )
+        .returning(orders.c.placement_generation)
+    )
+    generation = (await connection.execute(statement)).scalar_one_or_none()
+    if generation is None:
+        raise StateConflict(uid, OrderState.ON_HOLD)
+    await add_history(
+        connection,
+        uid,
+        HistoryEntry(OrderEvent.RETRY.value, {"generation": generation}),
+        now,
+        from_state=transition.before,
+        to_state=transition.after,
+    )
+    return int(generation)
 
 
 async def list_orders(
@@ -138,6 +206,7 @@ async def apply_outcome(
     if uid is None:
         return
     values: dict[str, Any] = _update_values(outcome.update) if outcome.update else {}
+    values |= _touch(outcome.update, now)
     if outcome.transitions:
         first, last = outcome.transitions[0], outcome.transitions[-1]
         values["state"] = last.after.value
@@ -191,6 +260,10 @@ def _update_values(update_: OrderUpdate) -> dict[str, Any]:
     return values
 
 
+def _touch(update_: OrderUpdate | None, now: datetime) -> dict[str, Any]:
+    return {"empower_checked_at": now} if update_ is not None and update_.heard_from_empower else {}
+
+
 def _to_record(row: Row[Any]) -> OrderRecord:
     tracking = (
         Tracking(row.tracking_number, carrier=row.carrier, tracking_url=row.tracking_url)
@@ -211,4 +284,5 @@ def _to_record(row: Row[Any]) -> OrderRecord:
         hold_reason=row.hold_reason,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        empower_checked_at=row.empower_checked_at,
     )

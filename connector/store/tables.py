@@ -51,7 +51,7 @@ class OrderRow(Base):
     rxscale_uid: Mapped[str] = mapped_column(String(UID_LENGTH), unique=True)
     state: Mapped[str] = mapped_column(String(32), index=True)
     placement_generation: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    empower_patient_token: Mapped[str | None] = mapped_column(String(TOKEN_LENGTH))
+    empower_patient_token: Mapped[str | None] = mapped_column(String(TOKEN_LENGTH), index=True)
     empower_prescription_tokens: Mapped[list[str]] = mapped_column(JSON)
     empower_order_id: Mapped[str | None] = mapped_column(String(TOKEN_LENGTH), unique=True)
     empower_request_id: Mapped[str | None] = mapped_column(String(TOKEN_LENGTH), unique=True)
@@ -60,6 +60,8 @@ class OrderRow(Base):
     carrier: Mapped[str | None] = mapped_column(String(64))
     tracking_url: Mapped[str | None] = mapped_column(Text)
     hold_reason: Mapped[str | None] = mapped_column(Text)
+    # The last time Empower told us about the order, or we asked it (reconciliation).
+    empower_checked_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
