@@ -22,6 +22,7 @@ from connector.domain.empower import (
 )
 from connector.domain.errors import Partner, TransientError, error_for_status
 from connector.domain.retry import parse_retry_after
+from connector.domain.stock import ProductAvailability
 from connector.empower.models import (
     AddressIn,
     CancelledOut,
@@ -50,14 +51,6 @@ M = TypeVar("M", bound=BaseModel)
 class EmpowerReply:
     data: Any
     request_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Product:
-    product_id: str
-    name: str
-    in_stock: bool
-    quantity_available: int
 
 
 class EmpowerClient:
@@ -155,12 +148,12 @@ class EmpowerClient:
         reply = await self._call("cancel_order", "DELETE", f"/v1/orders/{_segment(order_id)}")
         return self._data("cancel_order", reply, CancelledOut).status
 
-    async def list_products(self) -> list[Product]:
+    async def list_products(self) -> list[ProductAvailability]:
         reply = await self._call("list_products", "GET", "/v1/products")
         if not isinstance(reply.data, list):
             raise self._unreadable("list_products", "data is not a list")
         return [
-            Product(p.product_id, p.name, p.in_stock, p.quantity_available)
+            ProductAvailability(p.product_id, p.in_stock, p.quantity_available)
             for p in (self._parse("list_products", item, ProductOut) for item in reply.data)
         ]
 

@@ -13,8 +13,9 @@ from pydantic import BaseModel, ValidationError
 from connector.domain.empower import Tracking
 from connector.domain.errors import Partner, PermanentError, error_for_status
 from connector.domain.lifecycle import RxScaleStatus
-from connector.domain.order import PharmacyOrder
+from connector.domain.order import OrderPage, PharmacyOrder
 from connector.domain.retry import parse_retry_after
+from connector.domain.stock import PharmacySku
 from connector.partner.http import HttpReply, Limiter, PartnerHttp, RequestObserver
 from connector.partner.wire import describe_validation_error
 from connector.rxscale.models import (
@@ -36,8 +37,8 @@ M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
-class OrderPage:
-    orders: tuple[PharmacyOrder, ...]
+class SkuPage:
+    skus: tuple[PharmacySku, ...]
     total: int
     pages: int
 
@@ -121,10 +122,15 @@ class RxScaleClient:
             json_body=body.model_dump(exclude_none=True),
         )
 
-    async def list_skus(self, *, page: int = 0, limit: int = MAX_PAGE_SIZE) -> list[Any]:
+    async def list_skus(self, *, page: int = 0, limit: int = MAX_PAGE_SIZE) -> SkuPage:
         params = {"page": str(page), "limit": str(min(limit, MAX_PAGE_SIZE))}
         reply = await self._call("list_skus", "GET", "/pharmacy_skus/", params=params)
-        return list(self._parse("list_skus", reply, PageModel[PharmacySkuModel]).data)
+        parsed = self._parse("list_skus", reply, PageModel[PharmacySkuModel])
+        return SkuPage(
+            skus=tuple(PharmacySku(s.uid, s.external_id, s.stock) for s in parsed.data),
+            total=parsed.totalRegistries,
+            pages=parsed.totalPages,
+        )
 
     async def set_stock(self, sku_uid: str, stock: int) -> None:
         await self._call(
