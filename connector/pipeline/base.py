@@ -12,6 +12,7 @@ from connector.domain.errors import PartnerError
 from connector.domain.jobs import Job, JobKind, JobSpec
 from connector.domain.lifecycle import OrderEvent, OrderState, apply
 from connector.domain.mapping import MappingPolicy
+from connector.domain.news import CompletionPoint
 from connector.domain.outcome import NOTHING, OrderUpdate, Outcome
 from connector.domain.records import OrderRecord
 from connector.pipeline.ports import EmpowerApi, RxScaleApi
@@ -28,6 +29,9 @@ class Dependencies:
     empower: EmpowerApi
     policy: MappingPolicy
     clock: Clock
+    complete_on: CompletionPoint = CompletionPoint.SHIPPED
+    # A placed order with no word from Empower for this long is looked up there.
+    stale_after_seconds: float = 7200.0
 
 
 class JobHandler(Protocol):
@@ -84,4 +88,12 @@ def reject(record: OrderRecord, reason: str, *, request_id: str | None = None) -
             ),
         ),
         detail={"reason": comment},
+    )
+
+
+def cancellation(record: OrderRecord) -> JobSpec:
+    """The job that cancels this order (once per placement generation, however it is asked)."""
+    uid = record.rxscale_uid
+    return JobSpec(
+        JobKind.CANCEL_ORDER, uid, unique_key=f"cancel:{uid}:g{record.placement_generation}"
     )

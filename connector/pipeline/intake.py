@@ -26,7 +26,7 @@ class AcceptOrder(Handler):
             return skip(job, record, OrderState.RECEIVED)
         uid = record.rxscale_uid
         order = await self.deps.rxscale.get_order(uid)
-        plan = plan_intake(str(order.status))
+        plan = plan_intake(str(order.status), rerun=record.placement_generation > 0)
         match plan:
             case MarkPendingReview():
                 try:

@@ -13,11 +13,28 @@ from connector.domain.empower import (
     Tracking,
 )
 from connector.domain.lifecycle import RxScaleStatus
-from connector.domain.order import PharmacyOrder
+from connector.domain.order import OrderPage, PharmacyOrder
+from connector.domain.stock import PharmacySku, ProductAvailability
+
+
+class SkuListing(Protocol):
+    @property
+    def skus(self) -> tuple[PharmacySku, ...]: ...
+
+    @property
+    def pages(self) -> int: ...
 
 
 class RxScaleApi(Protocol):
     async def get_order(self, uid: str) -> PharmacyOrder: ...
+
+    async def list_orders(
+        self, *, status: str | None = None, page: int = 0, limit: int = 200
+    ) -> OrderPage: ...
+
+    async def list_skus(self, *, page: int = 0, limit: int = 200) -> SkuListing: ...
+
+    async def set_stock(self, sku_uid: str, stock: int) -> None: ...
 
     async def set_status(
         self, uid: str, status: RxScaleStatus, comment: str | None = None
@@ -36,3 +53,9 @@ class EmpowerApi(Protocol):
     async def create_order(self, request: OrderRequest, idempotency_key: str) -> PlacedOrder: ...
 
     async def find_order(self, external_order_id: str) -> EmpowerOrder | None: ...
+
+    async def get_order(self, order_id: str) -> EmpowerOrder: ...
+
+    async def cancel_order(self, order_id: str) -> str: ...
+
+    async def list_products(self) -> list[ProductAvailability]: ...

@@ -7,7 +7,7 @@ from connector.domain.intake import AT_OR_BEYOND_IN_PROGRESS
 from connector.domain.jobs import Job
 from connector.domain.lifecycle import OrderEvent, OrderState, RxScaleStatus, apply
 from connector.domain.outcome import Outcome
-from connector.pipeline.base import Handler, skip
+from connector.pipeline.base import Handler, cancellation, skip
 
 
 class MarkInProgress(Handler):
@@ -21,6 +21,9 @@ class MarkInProgress(Handler):
         except ConflictError:
             # Refused as a transition: fine if an earlier attempt got there and lost its answer.
             order = await self.deps.rxscale.get_order(uid)
+            if order.status == RxScaleStatus.CANCELLED:
+                # Cancelled at RxScale, and perhaps its webhook was lost: cancel at Empower.
+                return Outcome(follow_ups=(cancellation(record),))
             if order.status not in AT_OR_BEYOND_IN_PROGRESS:
                 raise
         return Outcome(
@@ -41,6 +44,13 @@ class HoldOrder(Handler):
             await self.deps.rxscale.set_status(uid, RxScaleStatus.ON_HOLD, comment)
         except ConflictError:
             order = await self.deps.rxscale.get_order(uid)
+            if order.status == RxScaleStatus.CANCELLED:
+                # Cancelled at RxScale meanwhile: nothing left to hold.
+                return Outcome(
+                    order_uid=uid,
+                    transitions=(apply(record.state, OrderEvent.CANCEL),),
+                    detail={"rxscale_status": RxScaleStatus.CANCELLED.value},
+                )
             if order.status != RxScaleStatus.ON_HOLD:
                 raise
         return Outcome(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.domain.clock import Clock
 from connector.domain.errors import PartnerError
@@ -25,6 +26,7 @@ from connector.domain.jobs import Job, JobKind, JobState
 from connector.domain.outcome import NOTHING, Outcome
 from connector.domain.retry import Bury, Fail, Retry, RetryPolicy, Uniform, classify, decide
 from connector.pipeline.base import JobHandler
+from connector.pipeline.inbox import take_in_order
 from connector.store import jobs, orders
 from connector.store.database import DATABASE_UNAVAILABLE, Database
 
@@ -178,8 +180,7 @@ class Worker:
         now = self.clock.now()
         async with self.database.transaction() as connection:
             await jobs.complete(connection, job.id, self.worker_id, now)
-            await orders.apply_outcome(connection, outcome, now, job_id=job.id)
-            new_jobs = await jobs.enqueue(connection, outcome.follow_ups, now)
+            new_jobs = await self._record(connection, job, outcome, now)
         self.completed += 1
         for transition in outcome.transitions:
             log.info(
@@ -232,10 +233,20 @@ class Worker:
         now = self.clock.now()
         async with self.database.transaction() as connection:
             await jobs.give_up(connection, job.id, self.worker_id, now, state=state, error=reason)
-            await orders.apply_outcome(connection, outcome, now, job_id=job.id)
-            new_jobs = await jobs.enqueue(connection, outcome.follow_ups, now)
+            new_jobs = await self._record(connection, job, outcome, now)
         if new_jobs:
             self.signal.notify()
+
+    @staticmethod
+    async def _record(
+        connection: AsyncConnection, job: Job, outcome: Outcome, now: datetime
+    ) -> list[int]:
+        """The order change, its follow-ups and any orders to take in; ids of new jobs."""
+        await orders.apply_outcome(connection, outcome, now, job_id=job.id)
+        new_jobs = await jobs.enqueue(connection, outcome.follow_ups, now)
+        for uid in outcome.intake:
+            new_jobs += await take_in_order(connection, uid, now)
+        return new_jobs
 
     async def _heartbeat(self) -> None:
         interval = self.config.lease_seconds / 3
