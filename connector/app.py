@@ -22,11 +22,16 @@ from connector.domain.jobs import JobKind
 from connector.domain.mapping import MappingPolicy
 from connector.domain.retry import RetryPolicy
 from connector.empower.client import EmpowerClient
+from connector.partner.ratelimit import Rate, RateLimiter
 from connector.pipeline.base import Dependencies, JobHandler
+from connector.pipeline.cancel import CancelOrder
 from connector.pipeline.events import ApplyEmpowerEvent
 from connector.pipeline.intake import AcceptOrder
 from connector.pipeline.placement import PlaceOrder
 from connector.pipeline.progress import HoldOrder, MarkInProgress
+from connector.pipeline.reconcile import Reconcile, RefreshOrder
+from connector.pipeline.scheduler import Periodic, Scheduler
+from connector.pipeline.stock import SyncStock
 from connector.pipeline.worker import JobSignal, Worker, WorkerConfig
 from connector.rxscale.client import RxScaleClient
 from connector.settings import Settings
@@ -51,7 +56,34 @@ def build_handlers(deps: Dependencies) -> Mapping[JobKind, JobHandler]:
         JobKind.MARK_IN_PROGRESS: MarkInProgress(deps),
         JobKind.EMPOWER_EVENT: ApplyEmpowerEvent(deps),
         JobKind.HOLD_ORDER: HoldOrder(deps),
+        JobKind.CANCEL_ORDER: CancelOrder(deps),
+        JobKind.RECONCILE: Reconcile(deps),
+        JobKind.REFRESH_ORDER: RefreshOrder(deps),
+        JobKind.SYNC_STOCK: SyncStock(deps),
     }
+
+
+def mapping_policy(settings: Settings) -> MappingPolicy:
+    return MappingPolicy(
+        default_shipping_method=settings.empower.default_shipping_method,
+        product_map=dict(settings.mapping.products),
+        prescriber_npis=dict(settings.mapping.prescribers),
+        require_npi=settings.mapping.require_npi,
+    )
+
+
+def rxscale_limiter(settings: Settings) -> RateLimiter:
+    return RateLimiter(
+        Rate(settings.rxscale.rate_limit_per_second, 1.0),
+        Rate(settings.rxscale.rate_limit_per_minute, 60.0),
+    )
+
+
+def periodic_work(settings: Settings) -> list[Periodic]:
+    periodic = [Periodic(JobKind.RECONCILE, settings.reconcile.interval_seconds)]
+    if settings.stock.sync_interval_seconds:
+        periodic.append(Periodic(JobKind.SYNC_STOCK, settings.stock.sync_interval_seconds))
+    return periodic
 
 
 def worker_config(settings: Settings) -> WorkerConfig:
@@ -85,6 +117,7 @@ class Daemon:
             settings.rxscale.api_key.get_secret_value(),
             pharmacy_uid=settings.rxscale.pharmacy_uid,
             timeout_seconds=settings.rxscale.timeout_seconds,
+            limiter=rxscale_limiter(settings),
         )
         self.empower = EmpowerClient(
             settings.empower.base_url,
@@ -96,8 +129,10 @@ class Daemon:
             database=self.database,
             rxscale=self.rxscale,
             empower=self.empower,
-            policy=MappingPolicy(default_shipping_method=settings.empower.default_shipping_method),
+            policy=mapping_policy(settings),
             clock=self.clock,
+            complete_on=settings.complete_on,
+            stale_after_seconds=settings.reconcile.stale_after_seconds,
         )
         self.worker = Worker(
             self.database,
@@ -106,6 +141,7 @@ class Daemon:
             self.clock,
             signal=self.signal,
         )
+        self.scheduler = Scheduler(self.database, periodic_work(settings), self.clock, self.signal)
         self.listener = (
             JobNotificationListener(self.database.url, self.signal.notify)
             if self.database.is_postgresql
@@ -144,6 +180,8 @@ class Daemon:
                     self.worker.run(self.settings.worker.shutdown_grace_seconds), name="worker"
                 )
             )
+            if self.scheduler.periodic:
+                self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
         log.info(
             "daemon_ready",
             version=__version__,
@@ -192,6 +230,7 @@ class Daemon:
             on_enqueued=self.signal.notify,
             state=self.state,
             max_body_bytes=self.settings.http.max_body_bytes,
+            stock_sync=self.settings.stock.sync_interval_seconds is not None,
         )
         self._runner = web.AppRunner(
             build_web_app(context), handle_signals=False, access_log=None, shutdown_timeout=5.0

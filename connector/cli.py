@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from connector import __version__
+from connector import __version__, orders_cli
 from connector.logging import configure_logging
 from connector.settings import ConfigurationError, Settings, StorageSettings, load
 
@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep", type=Path, default=None, help="keep the SQLite file in this dir")
     demo.add_argument("--verbose", action="store_true", help="show the connector's log")
 
+    orders_cli.add_parser(commands)
+
     sandbox = commands.add_parser("sandbox", help="run the sandbox partners standalone")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--rxscale-port", type=int, default=8081)
@@ -58,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _demo(args)
             case "sandbox":
                 return _sandbox(args)
+            case "orders":
+                return _orders(args)
     except ConfigurationError as exc:
         for problem in exc.problems:
             print(f"connector: configuration error: {problem}", file=sys.stderr)
@@ -113,6 +117,12 @@ def _demo(args: argparse.Namespace) -> int:
     configure_logging("info" if args.verbose else "warning", "console")
     within = args.within if args.within is not None else 30 + 0.5 * args.orders
     return asyncio.run(run_demo(args.orders, within=within, keep=args.keep))
+
+
+def _orders(args: argparse.Namespace) -> int:
+    settings = load(StorageSettings)
+    configure_logging("warning", settings.log_format)
+    return asyncio.run(orders_cli.run(args, settings))
 
 
 def _sandbox(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from typing import TextIO
 from connector.devstack import LocalStack, StackOptions
 from connector.domain.lifecycle import OrderState
 from connector.domain.records import OrderRecord
+from connector.text import table
 
 DONE_STATES = frozenset({OrderState.COMPLETED, OrderState.DELIVERED})
 FINAL_STATES = frozenset({OrderState.DELIVERED, OrderState.ON_HOLD, OrderState.CANCELLED})
@@ -74,8 +75,9 @@ async def _watch(
 
 
 def _table(uids: list[str], records: dict[str, OrderRecord], rxscale_status: dict[str, str]) -> str:
-    header = ("RxScale order", "Empower order", "connector state", "RxScale status", "tracking")
-    rows = [header]
+    rows: list[tuple[str, ...]] = [
+        ("RxScale order", "Empower order", "connector state", "RxScale status", "tracking")
+    ]
     for uid in uids:
         record = records.get(uid)
         rows.append(
@@ -87,7 +89,4 @@ def _table(uids: list[str], records: dict[str, OrderRecord], rxscale_status: dic
                 (record.tracking.tracking_number if record and record.tracking else None) or "-",
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return table(rows)

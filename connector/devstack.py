@@ -33,7 +33,13 @@ EMPOWER_API_KEY = "emp_sandbox_key"
 class StackOptions:
     database_url: str | None = None  # default: a SQLite file in the stack's directory
     fulfilment: FulfilmentScript = field(default_factory=FulfilmentScript)
+    # RxScale's limit, enforced by the sandbox and respected by the connector alike;
+    # None: neither limits (the sandbox default).
     rate_limit: SlidingWindowLimit | None = None
+    complete_on: str = "shipped"
+    mapping: dict[str, Any] = field(default_factory=dict)
+    reconcile: dict[str, Any] = field(default_factory=dict)
+    stock: dict[str, Any] = field(default_factory=dict)
     empower_auth_scheme: str = "bearer"
     worker: dict[str, Any] = field(
         default_factory=lambda: {
@@ -106,6 +112,7 @@ class LocalStack:
                     "base_url": self.sandbox.rxscale_url,
                     "api_key": RXSCALE_API_KEY,
                     "webhook_secrets": signing_secrets,
+                    **self._rate_limit(),
                 },
                 empower={
                     "base_url": self.sandbox.empower_url,
@@ -113,12 +120,23 @@ class LocalStack:
                     "webhook_keys": [empower_key],
                 },
                 worker=self.options.worker,
+                complete_on=self.options.complete_on,
+                mapping=self.options.mapping,
+                reconcile=self.options.reconcile,
+                stock=self.options.stock,
             )
             self._daemon = Daemon(settings, listen_socket=listener)
             await self._daemon.start()
         except BaseException:
             await self.sandbox.close()
             raise
+
+    def _rate_limit(self) -> dict[str, int]:
+        limit = self.options.rate_limit
+        return {
+            "rate_limit_per_second": (limit.per_second or 0) if limit else 0,
+            "rate_limit_per_minute": (limit.per_minute or 0) if limit else 0,
+        }
 
     async def _subscribe(self, connector_url: str) -> list[str]:
         """Register RxScale's webhooks through its API, as `connector webhooks` would."""
@@ -143,9 +161,10 @@ class LocalStack:
         self._replicas.append(replica)
         return replica
 
-    async def restart_daemon(self) -> None:
-        """Stop the connector and start a new one on the same port and database."""
-        settings = self.daemon.settings
+    async def restart_daemon(self, settings: Settings | None = None) -> None:
+        """Stop the connector and start a new one on the same port and database, perhaps
+        with changed settings (as an operator would after fixing a map)."""
+        settings = settings or self.daemon.settings
         await self.daemon.stop()
         listener = listening_socket(settings.http.host, settings.http.port)
         self._daemon = Daemon(settings, listen_socket=listener)

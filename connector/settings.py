@@ -22,6 +22,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from connector.domain.news import CompletionPoint
+from connector.domain.npi import is_valid_npi
+
 ENV_PREFIX = "CONNECTOR_"
 CONFIG_FILE_VARIABLE = "CONNECTOR_CONFIG_FILE"
 DEFAULT_DATABASE_URL = "sqlite:///connector.db"
@@ -91,6 +94,10 @@ class RxScaleSettings(BaseModel):
     webhook_secrets: Secrets
     pharmacy_uid: str | None = None
     timeout_seconds: float = Field(default=10.0, gt=0)
+    # RxScale's documented limits per key; with several replicas, divide by their number.
+    # 0 turns a limit off.
+    rate_limit_per_second: int = Field(default=10, ge=0)
+    rate_limit_per_minute: int = Field(default=600, ge=0)
 
     _check_url = field_validator("base_url")(check_upstream_url)
     _split = field_validator("webhook_secrets", mode="before")(split_list)
@@ -105,6 +112,40 @@ class EmpowerSettings(BaseModel):
 
     _check_url = field_validator("base_url")(check_upstream_url)
     _split = field_validator("webhook_keys", mode="before")(split_list)
+
+
+class MappingSettings(BaseModel):
+    """What the order data does not say: Empower products and prescriber NPIs."""
+
+    # Empower product id by RxScale SKU uid or PZN; wins over the SKU's external_id.
+    products: dict[str, str] = Field(default_factory=dict)
+    # NPI by RxScale doctor uid.
+    prescribers: dict[str, str] = Field(default_factory=dict)
+    # Refuse to send an order whose prescriber has no NPI in `prescribers`.
+    require_npi: bool = False
+
+    @field_validator("prescribers")
+    @classmethod
+    def _npis_are_valid(cls, value: dict[str, str]) -> dict[str, str]:
+        wrong = sorted(uid for uid, npi in value.items() if not is_valid_npi(npi))
+        if wrong:
+            raise ValueError(f"not a valid NPI for prescriber(s) {', '.join(wrong)}")
+        return value
+
+
+class ReconcileSettings(BaseModel):
+    """Finding what webhooks never told us."""
+
+    # How often to look; 0 turns reconciliation off.
+    interval_seconds: float = Field(default=300.0, ge=0)
+    # A placed order with no news from Empower for this long is looked up there.
+    stale_after_seconds: float = Field(default=7200.0, gt=0)
+
+
+class StockSettings(BaseModel):
+    """Empower's availability copied to RxScale's pharmacy SKUs; off unless an interval is set."""
+
+    sync_interval_seconds: float | None = Field(default=None, gt=0)
 
 
 class WorkerSettings(BaseModel):
@@ -165,6 +206,10 @@ class Settings(StorageSettings):
     rxscale: RxScaleSettings
     empower: EmpowerSettings
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    complete_on: CompletionPoint = CompletionPoint.SHIPPED
+    mapping: MappingSettings = Field(default_factory=MappingSettings)
+    reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
+    stock: StockSettings = Field(default_factory=StockSettings)
 
     @model_validator(mode="before")
     @classmethod

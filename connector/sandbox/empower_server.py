@@ -22,10 +22,11 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from connector.domain.npi import is_valid_npi
 from connector.empower.models import OrderIn, PatientIn, PrescriptionIn
 from connector.sandbox.delivery import WebhookSender
 from connector.sandbox.faults import FaultPlan, Handler, add_fault_control, fault_middleware
-from connector.sandbox.fixtures import CATALOGUE, valid_npi
+from connector.sandbox.fixtures import CATALOGUE
 from connector.sandbox.recording import RequestLog
 
 M = TypeVar("M", bound=BaseModel)
@@ -127,6 +128,8 @@ class EmpowerSandbox:
         self.faults = FaultPlan()
         self.webhook: WebhookTarget | None = None
         self.products = {p.product_id: p for p in CATALOGUE}
+        # (in stock, quantity available) by product, as GET /v1/products reports it.
+        self.availability = {p.product_id: (True, 250) for p in CATALOGUE}
         self.patients: dict[str, dict[str, Any]] = {}
         self.patients_by_external_id: dict[str, str] = {}
         self.prescriptions: dict[str, dict[str, Any]] = {}
@@ -281,7 +284,7 @@ class EmpowerSandbox:
         if prescription.medication.product_id not in self.products:
             raise Refused(422, f"unknown product_id {prescription.medication.product_id}")
         npi = prescription.prescriber.npi
-        if npi is not None and not valid_npi(npi):
+        if npi is not None and not is_valid_npi(npi):
             raise Refused(422, f"invalid NPI {npi} for prescriber")
         token = f"rx_{secrets.token_hex(6)}"
         self.prescriptions[token] = prescription.model_dump()
@@ -345,8 +348,8 @@ class EmpowerSandbox:
                 {
                     "product_id": p.product_id,
                     "name": p.name,
-                    "in_stock": True,
-                    "quantity_available": 250,
+                    "in_stock": self.availability[p.product_id][0],
+                    "quantity_available": self.availability[p.product_id][1],
                 }
                 for p in self.products.values()
             ],
@@ -382,21 +385,29 @@ class EmpowerSandbox:
         await at(script.ship_after)
         if order.status == "CANCELLED":
             return
+        self.send_event(self.ship(order, script.carrier))
+        await at(script.deliver_after)
+        self.send_event(self.deliver(order))
+
+    def ship(self, order: SandboxEmpowerOrder, carrier: str = "usps") -> dict[str, Any]:
+        """Ship the order (a tracking number appears) and return the SHIPMENT event, unsent."""
         number = f"9400{self.rng.randrange(10**18):018d}"
         order.status = "SHIPPED"
         order.shipments.append(
             {
                 "status": "SHIPPED",
-                "carrier": script.carrier,
+                "carrier": carrier,
                 "tracking_number": number,
                 "tracking_url": f"https://tools.usps.com/go/TrackConfirmAction?tLabels={number}",
             }
         )
-        self.send_event(self.shipment_event(order, "SHIPPED"))
-        await at(script.deliver_after)
+        return self.shipment_event(order, "SHIPPED")
+
+    def deliver(self, order: SandboxEmpowerOrder) -> dict[str, Any]:
+        """Deliver a shipped order and return the SHIPMENT DELIVERED event, unsent."""
         order.status = "DELIVERED"
         order.shipments[-1]["status"] = "DELIVERED"
-        self.send_event(self.shipment_event(order, "DELIVERED"))
+        return self.shipment_event(order, "DELIVERED")
 
     # --- control -------------------------------------------------------------------------------
 

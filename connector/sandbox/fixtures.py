@@ -145,18 +145,3 @@ def build_order(
 
 def _birth_date(rng: random.Random) -> str:
     return f"{rng.randint(1940, 2004)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
-
-
-def valid_npi(npi: str) -> bool:
-    """NPI check digit: Luhn over the 80840 prefix and the first nine digits."""
-    if len(npi) != 10 or not npi.isdigit():
-        return False
-    digits = [int(c) for c in "80840" + npi[:9]]
-    total = 0
-    for index, digit in enumerate(reversed(digits)):
-        if index % 2 == 0:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return (10 - total % 10) % 10 == int(npi[9])

@@ -97,8 +97,12 @@ class RxScaleSandbox:
         rate_limit: SlidingWindowLimit | None = None,
         seed: int | None = None,
         sender: WebhookSender | None = None,
+        announce_own_stock_changes: bool = False,
     ) -> None:
         self.api_key = api_key
+        # Whether a pharmacy's own stock update comes back as `pharmacy_sku_stock_updated`
+        # is not documented; on, it shows that the connector's updates do not echo.
+        self.announce_own_stock_changes = announce_own_stock_changes
         self.rate_limit = rate_limit
         self.rng = random.Random(seed)
         self.sender = sender or WebhookSender()
@@ -117,6 +121,7 @@ class RxScaleSandbox:
             for p in CATALOGUE
         }
         self.requests = RequestLog()
+        self.stock_updates: list[tuple[str, int]] = []
 
     # --- what tests, the demo and the control API call ------------------------------------
 
@@ -133,6 +138,11 @@ class RxScaleSandbox:
         order = self.orders[uid]
         order.set_status("cancelled")
         self.emit("pharmacy_order_updated", order.document)
+
+    def set_sku_stock(self, sku_uid: str, stock: int) -> None:
+        """Stock changed outside the pharmacy's system (e.g. in the portal); RxScale says so."""
+        self.skus[sku_uid]["stock"] = stock
+        self.emit("pharmacy_sku_stock_updated", self.skus[sku_uid])
 
     def subscribe(self, target: str, notification_type: str) -> Subscription:
         subscription = Subscription(
@@ -316,7 +326,11 @@ class RxScaleSandbox:
             update = StockUpdateModel.model_validate(await self._body(request))
         except ValidationError:
             return _error(400, "stock must be a non-negative integer")
+        changed = sku["stock"] != update.stock
         sku["stock"] = update.stock
+        self.stock_updates.append((sku["uid"], update.stock))
+        if changed and self.announce_own_stock_changes:
+            self.emit("pharmacy_sku_stock_updated", sku)
         return web.json_response(sku)
 
     async def _list_webhooks(self, _request: web.Request) -> web.Response:

@@ -28,6 +28,7 @@ class WebContext:
     on_enqueued: Callable[[], None]
     state: ServiceState
     max_body_bytes: int
+    stock_sync: bool = False
 
 
 CONTEXT = web.AppKey("context", WebContext)

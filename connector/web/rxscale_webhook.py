@@ -37,7 +37,9 @@ async def receive_rxscale_webhook(request: web.Request) -> web.Response:
         order_uid=delivery.subject_uid, event_type=delivery.event_type
     ):
         try:
-            result = await take_rxscale_delivery(context.database, delivery, context.clock.now())
+            result = await take_rxscale_delivery(
+                context.database, delivery, context.clock.now(), stock_sync=context.stock_sync
+            )
         except DATABASE_UNAVAILABLE as exc:
             # Not acknowledged, so RxScale delivers it again once we can record it.
             log.error("webhook_not_recorded", source=SOURCE, error=type(exc).__name__)

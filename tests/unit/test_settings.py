@@ -171,3 +171,56 @@ def test_the_example_configuration_loads(monkeypatch: pytest.MonkeyPatch) -> Non
     settings = load(Settings)
     assert len(settings.rxscale.webhook_secrets) == 3
     assert settings.worker.lease_seconds == 60
+    assert settings.mapping.products["sku-sema"] == "EMP-SEMA-025"
+    assert settings.mapping.prescribers == {"doc-1001": "1234567893"}
+    assert settings.reconcile.interval_seconds == 300
+
+
+def test_mapping_and_paths_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(
+        monkeypatch,
+        {
+            **REQUIRED,
+            "CONNECTOR_COMPLETE_ON": "delivered",
+            "CONNECTOR_MAPPING__PRODUCTS": '{"sku-1": "EMP-1", "18234561": "EMP-2"}',
+            "CONNECTOR_MAPPING__PRESCRIBERS": '{"doc-1": "1234567893"}',
+            "CONNECTOR_MAPPING__REQUIRE_NPI": "true",
+            "CONNECTOR_RECONCILE__INTERVAL_SECONDS": "60",
+            "CONNECTOR_RECONCILE__STALE_AFTER_SECONDS": "600",
+            "CONNECTOR_STOCK__SYNC_INTERVAL_SECONDS": "900",
+            "CONNECTOR_RXSCALE__RATE_LIMIT_PER_SECOND": "5",
+        },
+    )
+    s = load(Settings)
+    assert s.complete_on.value == "delivered"
+    assert s.mapping.products == {"sku-1": "EMP-1", "18234561": "EMP-2"}
+    assert s.mapping.prescribers == {"doc-1": "1234567893"}
+    assert s.mapping.require_npi is True
+    assert (s.reconcile.interval_seconds, s.reconcile.stale_after_seconds) == (60, 600)
+    assert s.stock.sync_interval_seconds == 900
+    assert (s.rxscale.rate_limit_per_second, s.rxscale.rate_limit_per_minute) == (5, 600)
+
+
+def test_defaults_for_the_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, REQUIRED)
+    s = load(Settings)
+    assert s.complete_on.value == "shipped"
+    assert s.stock.sync_interval_seconds is None
+    assert s.reconcile.interval_seconds == 300
+    assert (s.rxscale.rate_limit_per_second, s.rxscale.rate_limit_per_minute) == (10, 600)
+
+
+def test_a_mistyped_npi_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, {**REQUIRED, "CONNECTOR_MAPPING__PRESCRIBERS": '{"doc-9": "1234567890"}'})
+    with pytest.raises(ConfigurationError) as caught:
+        load(Settings)
+    assert caught.value.problems == [
+        "CONNECTOR_MAPPING__PRESCRIBERS: not a valid NPI for prescriber(s) doc-9"
+    ]
+
+
+def test_an_unknown_completion_point_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, {**REQUIRED, "CONNECTOR_COMPLETE_ON": "whenever"})
+    with pytest.raises(ConfigurationError) as caught:
+        load(Settings)
+    assert caught.value.problems[0].startswith("CONNECTOR_COMPLETE_ON: ")
