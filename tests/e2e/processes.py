@@ -149,6 +149,8 @@ class Cluster:
             "CONNECTOR_EMPOWER__BASE_URL": sandbox.empower_url,
             "CONNECTOR_EMPOWER__API_KEY": sandbox.empower.api_key,
             "CONNECTOR_EMPOWER__WEBHOOK_KEYS": EMPOWER_HOOK_KEY,
+            "CONNECTOR_RXSCALE__RATE_LIMIT_PER_SECOND": "0",
+            "CONNECTOR_RXSCALE__RATE_LIMIT_PER_MINUTE": "0",
             "CONNECTOR_WORKER__LEASE_SECONDS": "3",
             "CONNECTOR_WORKER__BACKOFF_BASE_SECONDS": "0.1",
             "CONNECTOR_WORKER__BACKOFF_MAX_SECONDS": "1",

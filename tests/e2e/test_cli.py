@@ -77,7 +77,7 @@ def test_migrate_creates_the_database(tmp_path: Path) -> None:
         "migrate", env=clean_env(CONNECTOR_DATABASE_URL=f"sqlite:///{tmp_path}/c.db"), cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "database is at revision 0001"
+    assert result.stdout.strip() == "database is at revision 0002"
     with sqlite3.connect(tmp_path / "c.db") as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         tables = {

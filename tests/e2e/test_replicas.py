@@ -159,4 +159,4 @@ async def test_replicas_migrating_at_once_all_succeed(tmp_path: Path, postgres_u
         *(run_connector("migrate", env=env, cwd=tmp_path) for _ in range(4))
     )
     assert [code for code, _ in results] == [0, 0, 0, 0], results
-    assert all(output.strip().endswith("database is at revision 0001") for _, output in results)
+    assert all(output.strip().endswith("database is at revision 0002") for _, output in results)
