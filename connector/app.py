@@ -22,6 +22,7 @@ from connector.domain.jobs import JobKind
 from connector.domain.mapping import MappingPolicy
 from connector.domain.retry import RetryPolicy
 from connector.empower.client import EmpowerClient
+from connector.metrics import Metrics
 from connector.partner.ratelimit import Rate, RateLimiter
 from connector.pipeline.base import Dependencies, JobHandler
 from connector.pipeline.cancel import CancelOrder
@@ -111,6 +112,7 @@ class Daemon:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.state = ServiceState()
+        self.metrics = Metrics()
         self.database = Database(settings.database_url)
         self.rxscale = RxScaleClient(
             settings.rxscale.base_url,
@@ -118,11 +120,13 @@ class Daemon:
             pharmacy_uid=settings.rxscale.pharmacy_uid,
             timeout_seconds=settings.rxscale.timeout_seconds,
             limiter=rxscale_limiter(settings),
+            observer=self.metrics.upstream_request,
         )
         self.empower = EmpowerClient(
             settings.empower.base_url,
             settings.empower.api_key.get_secret_value(),
             timeout_seconds=settings.empower.timeout_seconds,
+            observer=self.metrics.upstream_request,
         )
         self.signal = JobSignal()
         deps = Dependencies(
@@ -140,6 +144,7 @@ class Daemon:
             worker_config(settings),
             self.clock,
             signal=self.signal,
+            metrics=self.metrics,
         )
         self.scheduler = Scheduler(self.database, periodic_work(settings), self.clock, self.signal)
         self.listener = (
@@ -231,6 +236,7 @@ class Daemon:
             state=self.state,
             max_body_bytes=self.settings.http.max_body_bytes,
             stock_sync=self.settings.stock.sync_interval_seconds is not None,
+            metrics=self.metrics,
         )
         self._runner = web.AppRunner(
             build_web_app(context), handle_signals=False, access_log=None, shutdown_timeout=5.0

@@ -25,6 +25,7 @@ from connector.domain.errors import PartnerError
 from connector.domain.jobs import Job, JobKind, JobState
 from connector.domain.outcome import NOTHING, Outcome
 from connector.domain.retry import Bury, Fail, Retry, RetryPolicy, Uniform, classify, decide
+from connector.metrics import Metrics
 from connector.pipeline.base import JobHandler
 from connector.pipeline.inbox import take_in_order
 from connector.store import jobs, orders
@@ -69,6 +70,7 @@ class Worker:
         signal: JobSignal | None = None,
         worker_id: str | None = None,
         rng: Uniform | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         missing = set(JobKind) - set(handlers)
         if missing:
@@ -80,6 +82,7 @@ class Worker:
         self.signal = signal or JobSignal()
         self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
         self.rng: Uniform = rng or random.Random()
+        self.metrics = metrics or Metrics()
         self._running: dict[int, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
         self.completed = 0
@@ -172,6 +175,7 @@ class Worker:
             try:
                 await self._commit(job, outcome)
             except jobs.LeaseLost:
+                self.metrics.job(job.kind.value, "lease_lost")
                 log.warning("job_lease_lost")
             except Exception as error:  # e.g. the order moved meanwhile
                 await self._failed(job, handler, error)
@@ -182,6 +186,7 @@ class Worker:
             await jobs.complete(connection, job.id, self.worker_id, now)
             new_jobs = await self._record(connection, job, outcome, now)
         self.completed += 1
+        self.metrics.job(job.kind.value, "succeeded")
         for transition in outcome.transitions:
             log.info(
                 "order_state_changed",
@@ -214,17 +219,21 @@ class Worker:
                             error=reason,
                             counts_as_attempt=counts,
                         )
+                    self.metrics.job(job.kind.value, "retried" if counts else "rate_limited")
                     log.warning("job_retry_scheduled", delay_seconds=round(delay, 2), **failure)
                 case Fail():
                     outcome = NOTHING
                     if isinstance(error, PartnerError):
                         outcome = await handler.on_permanent_failure(job, error)
                     await self._give_up(job, JobState.FAILED, reason, outcome)
+                    self.metrics.job(job.kind.value, "failed")
                     log.error("job_failed", **failure)
                 case Bury():
                     await self._give_up(job, JobState.DEAD, reason, NOTHING)
+                    self.metrics.job(job.kind.value, "dead")
                     log.error("job_dead", **failure)
         except jobs.LeaseLost:
+            self.metrics.job(job.kind.value, "lease_lost")
             log.warning("job_lease_lost", **failure)
         except Exception as exc:  # the lease lapses; the job returns
             log.exception("job_failure_not_recorded", record_error=type(exc).__name__, **failure)

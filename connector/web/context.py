@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from connector.domain.clock import Clock
+from connector.metrics import Metrics
 from connector.store.database import Database
 
 
@@ -28,6 +29,7 @@ class WebContext:
     on_enqueued: Callable[[], None]
     state: ServiceState
     max_body_bytes: int
+    metrics: Metrics = field(default_factory=Metrics)
     stock_sync: bool = False
 
 

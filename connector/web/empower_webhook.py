@@ -16,7 +16,7 @@ from connector.pipeline.inbox import (
 )
 from connector.store.database import DATABASE_UNAVAILABLE
 from connector.web.context import CONTEXT
-from connector.web.responses import BodyTooLarge, answer, read_body
+from connector.web.responses import BodyTooLarge, counted, read_body
 
 log = structlog.get_logger("connector.web")
 SOURCE = "empower"
@@ -27,17 +27,21 @@ async def receive_empower_webhook(request: web.Request) -> web.Response:
     # The key is checked before the body is read: a stranger costs us nothing.
     if not is_authorized(request.headers.get("Authorization"), context.empower_keys):
         log.warning("webhook_rejected", source=SOURCE, reason="unauthorized")
-        return answer(401, error="missing or wrong Authorization key")
+        return counted(
+            context, SOURCE, "unauthorized", 401, error="missing or wrong Authorization key"
+        )
     try:
         body = await read_body(request, context.max_body_bytes)
     except BodyTooLarge:
         log.warning("webhook_rejected", source=SOURCE, reason="too_large")
-        return answer(413, error=f"body exceeds {context.max_body_bytes} bytes")
+        return counted(
+            context, SOURCE, "too_large", 413, error=f"body exceeds {context.max_body_bytes} bytes"
+        )
     try:
         event = parse_event(body)
     except MalformedDelivery as exc:
         log.warning("webhook_rejected", source=SOURCE, reason="malformed", problem=str(exc))
-        return answer(400, error=str(exc))
+        return counted(context, SOURCE, "malformed", 400, error=str(exc))
     # Empower sends no event id: a byte-identical body is the same delivery.
     digest = hashlib.sha256(body).hexdigest()
     now = context.clock.now()
@@ -51,15 +55,15 @@ async def receive_empower_webhook(request: web.Request) -> web.Response:
             result = await take_empower_delivery(context.database, event, digest, now)
     except DATABASE_UNAVAILABLE as exc:
         log.error("webhook_not_recorded", source=SOURCE, error=type(exc).__name__)
-        return answer(503, error="could not record the delivery; retry later")
+        return counted(context, SOURCE, "unavailable", 503, error="could not record; retry later")
     if result.job_ids:
         context.on_enqueued()
     fields = {"source": SOURCE, "order_uid": result.order_uid}
     if result.duplicate:
         log.info("webhook_duplicate", **fields)
-        return answer(200, status="duplicate")
+        return counted(context, SOURCE, "duplicate", 200, status="duplicate")
     if isinstance(event, UnknownCallback):
         log.warning("webhook_ignored", callback_type=event.callback_type, **fields)
-        return answer(200, status="ignored")
+        return counted(context, SOURCE, "ignored", 200, status="ignored")
     log.info("webhook_received", outcome=result.outcome.value, **fields)
-    return answer(200, status=result.outcome.value)
+    return counted(context, SOURCE, result.outcome.value, 200, status=result.outcome.value)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from connector.store.database import DATABASE_UNAVAILABLE
 from connector.store.migrate import current_revisions
+from connector.store.stats import database_figures
 from connector.web.context import CONTEXT
 from connector.web.responses import answer
 
@@ -32,4 +34,25 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response(
         {"status": "ready" if ready else "unavailable", "checks": checks},
         status=200 if ready else 503,
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format. The database gauges are read now; if the database is away the
+    counters are still served and `connector_database_up` says so."""
+    context = request.app[CONTEXT]
+    try:
+        async with context.database.engine.connect() as connection:
+            figures = await database_figures(connection, context.clock.now())
+        context.metrics.describe_database(
+            jobs_by_state=figures.jobs_by_state,
+            oldest_due_seconds=figures.oldest_due_seconds,
+            orders_by_state=figures.orders_by_state,
+        )
+        context.metrics.database_up.set(1)
+    except DATABASE_UNAVAILABLE:
+        context.metrics.database_up.set(0)
+    context.metrics.ready.set(0 if context.state.draining else 1)
+    return web.Response(
+        body=context.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST}
     )

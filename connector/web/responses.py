@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from connector.web.context import WebContext
+
 
 def answer(http_status: int, /, **fields: str | None) -> web.Response:
     return web.json_response(fields, status=http_status)
@@ -24,3 +26,11 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     if len(body) > limit:
         raise BodyTooLarge
     return body
+
+
+def counted(
+    context: WebContext, source: str, outcome: str, http_status: int, **fields: str | None
+) -> web.Response:
+    """Answer a webhook delivery and count it by what became of it."""
+    context.metrics.webhook(source, outcome)
+    return answer(http_status, **fields)

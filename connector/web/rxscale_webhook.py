@@ -10,7 +10,7 @@ from connector.pipeline.inbox import take_rxscale_delivery
 from connector.rxscale.webhook import parse_delivery, verify_signature
 from connector.store.database import DATABASE_UNAVAILABLE
 from connector.web.context import CONTEXT
-from connector.web.responses import BodyTooLarge, answer, read_body
+from connector.web.responses import BodyTooLarge, counted, read_body
 
 log = structlog.get_logger("connector.web")
 SOURCE = "rxscale"
@@ -22,17 +22,19 @@ async def receive_rxscale_webhook(request: web.Request) -> web.Response:
         body = await read_body(request, context.max_body_bytes)
     except BodyTooLarge:
         log.warning("webhook_rejected", source=SOURCE, reason="too_large")
-        return answer(413, error=f"body exceeds {context.max_body_bytes} bytes")
+        return counted(
+            context, SOURCE, "too_large", 413, error=f"body exceeds {context.max_body_bytes} bytes"
+        )
     signature = request.headers.get("X-Webhook-Signature")
     if not verify_signature(body, signature, context.rxscale_secrets):
         reason = "signature_missing" if not signature else "signature_mismatch"
         log.warning("webhook_rejected", source=SOURCE, reason=reason)
-        return answer(401, error="signature does not verify")
+        return counted(context, SOURCE, "unauthorized", 401, error="signature does not verify")
     try:
         delivery = parse_delivery(body)
     except MalformedDelivery as exc:
         log.warning("webhook_rejected", source=SOURCE, reason="malformed", problem=str(exc))
-        return answer(400, error=str(exc))
+        return counted(context, SOURCE, "malformed", 400, error=str(exc))
     with structlog.contextvars.bound_contextvars(
         order_uid=delivery.subject_uid, event_type=delivery.event_type
     ):
@@ -43,11 +45,13 @@ async def receive_rxscale_webhook(request: web.Request) -> web.Response:
         except DATABASE_UNAVAILABLE as exc:
             # Not acknowledged, so RxScale delivers it again once we can record it.
             log.error("webhook_not_recorded", source=SOURCE, error=type(exc).__name__)
-            return answer(503, error="could not record the delivery; retry later")
+            return counted(
+                context, SOURCE, "unavailable", 503, error="could not record; retry later"
+            )
         if result.job_ids:
             context.on_enqueued()
         if result.duplicate:
             log.info("webhook_duplicate", source=SOURCE)
-            return answer(200, status="duplicate")
+            return counted(context, SOURCE, "duplicate", 200, status="duplicate")
         log.info("webhook_received", source=SOURCE, outcome=result.outcome.value)
-        return answer(200, status=result.outcome.value)
+        return counted(context, SOURCE, result.outcome.value, 200, status=result.outcome.value)

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from connector.web.context import CONTEXT, WebContext
 from connector.web.empower_webhook import receive_empower_webhook
-from connector.web.health import healthz, readyz
+from connector.web.health import healthz, metrics, readyz
 from connector.web.rxscale_webhook import receive_rxscale_webhook
 
 
@@ -19,4 +19,5 @@ def build_web_app(context: WebContext) -> web.Application:
     app.router.add_post("/webhooks/empower", receive_empower_webhook)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
     return app

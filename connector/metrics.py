@@ -1,0 +1,101 @@
+"""Prometheus metrics. Labels carry kinds, states and outcomes, never an order, patient or
+token value, so their number stays small and nothing identifying leaves through them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from connector import __version__
+from connector.domain.errors import Partner
+from connector.domain.jobs import JobState
+from connector.domain.lifecycle import OrderState
+
+UPSTREAM_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+def status_class(status: int | None) -> str:
+    """`2xx`, `4xx`, `5xx`… or `error` when no answer came (timeout, connection)."""
+    return f"{status // 100}xx" if status is not None else "error"
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.webhooks = Counter(
+            "connector_webhooks_received_total",
+            "Webhook deliveries, by source and what became of them.",
+            ["source", "outcome"],
+            registry=r,
+        )
+        self.jobs = Counter(
+            "connector_jobs_total",
+            "Job runs, by kind and outcome (succeeded, retried, rate_limited, failed, dead, "
+            "lease_lost).",
+            ["kind", "outcome"],
+            registry=r,
+        )
+        self.upstream = Histogram(
+            "connector_upstream_request_duration_seconds",
+            "Calls to the partners, by partner, operation and status class.",
+            ["partner", "operation", "status_class"],
+            buckets=UPSTREAM_BUCKETS,
+            registry=r,
+        )
+        self.queued = Gauge(
+            "connector_jobs_queued", "Jobs waiting to run, due now or later.", registry=r
+        )
+        self.oldest_due = Gauge(
+            "connector_oldest_due_job_age_seconds",
+            "How long the oldest job that is due has been waiting to start.",
+            registry=r,
+        )
+        self.dead = Gauge(
+            "connector_jobs_dead", "Jobs out of attempts, waiting for a person.", registry=r
+        )
+        self.failed = Gauge(
+            "connector_jobs_failed",
+            "Jobs that failed for good (e.g. an order Empower refused).",
+            registry=r,
+        )
+        self.orders = Gauge("connector_orders", "Orders by connector state.", ["state"], registry=r)
+        self.ready = Gauge(
+            "connector_ready", "1 while this process takes webhooks and works.", registry=r
+        )
+        self.database_up = Gauge(
+            "connector_database_up", "1 when the last scrape could read the database.", registry=r
+        )
+        Gauge("connector_build_info", "The running version.", ["version"], registry=r).labels(
+            __version__
+        ).set(1)
+
+    def webhook(self, source: str, outcome: str) -> None:
+        self.webhooks.labels(source, outcome).inc()
+
+    def job(self, kind: str, outcome: str) -> None:
+        self.jobs.labels(kind, outcome).inc()
+
+    def upstream_request(
+        self, partner: Partner, operation: str, status: int | None, seconds: float
+    ) -> None:
+        self.upstream.labels(partner.value, operation, status_class(status)).observe(seconds)
+
+    def describe_database(
+        self,
+        *,
+        jobs_by_state: Mapping[JobState, int],
+        oldest_due_seconds: float,
+        orders_by_state: Mapping[OrderState, int],
+    ) -> None:
+        """Gauges that describe the database, set from figures read at each scrape."""
+        self.queued.set(jobs_by_state.get(JobState.QUEUED, 0))
+        self.dead.set(jobs_by_state.get(JobState.DEAD, 0))
+        self.failed.set(jobs_by_state.get(JobState.FAILED, 0))
+        self.oldest_due.set(oldest_due_seconds)
+        for state in OrderState:  # every state, so that a dashboard shows zeroes, not gaps
+            self.orders.labels(state.value).set(orders_by_state.get(state, 0))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
