@@ -40,6 +40,7 @@ from connector.store.database import Database
 from connector.store.migrate import head_revisions, is_up_to_date, upgrade_to_head
 from connector.store.notify import JobNotificationListener
 from connector.store.process_lock import AlreadyLocked, ProcessLock
+from connector.systemd import SystemdNotifier
 from connector.web.context import ServiceState, WebContext
 from connector.web.server import build_web_app
 
@@ -113,6 +114,7 @@ class Daemon:
         self.clock = clock or SystemClock()
         self.state = ServiceState()
         self.metrics = Metrics()
+        self.systemd = SystemdNotifier()
         self.database = Database(settings.database_url)
         self.rxscale = RxScaleClient(
             settings.rxscale.base_url,
@@ -187,6 +189,9 @@ class Daemon:
             )
             if self.scheduler.periodic:
                 self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
+        if self.systemd.watchdog_seconds:
+            self._tasks.append(asyncio.create_task(self.systemd.keep_alive(), name="watchdog"))
+        self.systemd.notify("READY=1", f"STATUS=serving on {self.url}")
         log.info(
             "daemon_ready",
             version=__version__,
@@ -264,6 +269,7 @@ class Daemon:
             return
         self._stopped = True
         log.info("daemon_stopping", in_flight=self.worker.in_flight)
+        self.systemd.notify("STOPPING=1", "STATUS=finishing in-flight work")
         self.state.draining = True
         self.worker.stop()
         if self.settings.http.shutdown_delay_seconds:

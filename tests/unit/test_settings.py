@@ -224,3 +224,37 @@ def test_an_unknown_completion_point_is_refused(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(ConfigurationError) as caught:
         load(Settings)
     assert caught.value.problems[0].startswith("CONNECTOR_COMPLETE_ON: ")
+
+
+def test_secrets_from_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "rxscale.api_key").write_text("from-a-credential\n")
+    (credentials / "rxscale.webhook_secrets").write_text("whsec_one\nwhsec_two\n")
+    (credentials / "CONNECTOR_EMPOWER__WEBHOOK_KEYS").write_text("k1,k2")
+    (credentials / "not a setting!").write_text("ignored")
+    mounted = tmp_path / "mounted"
+    mounted.mkdir()
+    (mounted / "empower.api_key").write_text("from-a-mounted-secret")
+    set_env(
+        monkeypatch,
+        {
+            "CREDENTIALS_DIRECTORY": str(credentials),
+            "CONNECTOR_SECRETS_DIR": str(mounted),
+            "CONNECTOR_RXSCALE__PHARMACY_UID": "ph-1",
+        },
+    )
+    s = load(Settings)
+    assert s.rxscale.api_key.get_secret_value() == "from-a-credential"
+    assert [x.get_secret_value() for x in s.rxscale.webhook_secrets] == ["whsec_one", "whsec_two"]
+    assert [x.get_secret_value() for x in s.empower.webhook_keys] == ["k1", "k2"]
+    assert s.empower.api_key.get_secret_value() == "from-a-mounted-secret"
+    assert s.rxscale.pharmacy_uid == "ph-1"
+
+
+def test_the_environment_wins_over_secret_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "rxscale.api_key").write_text("from-file")
+    set_env(monkeypatch, {**REQUIRED, "CONNECTOR_SECRETS_DIR": str(tmp_path)})
+    assert load(Settings).rxscale.api_key.get_secret_value() == "rk"
