@@ -9,9 +9,19 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from connector import __version__, orders_cli
+from connector import __version__
+from connector.commands import check as check_command
+from connector.commands import jobs as jobs_command
+from connector.commands import orders as orders_command
+from connector.commands import webhooks as webhooks_command
 from connector.logging import configure_logging
-from connector.settings import ConfigurationError, Settings, StorageSettings, load
+from connector.settings import (
+    ConfigurationError,
+    RxScaleAccess,
+    Settings,
+    StorageSettings,
+    load,
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -39,7 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep", type=Path, default=None, help="keep the SQLite file in this dir")
     demo.add_argument("--verbose", action="store_true", help="show the connector's log")
 
-    orders_cli.add_parser(commands)
+    check_command.add_parser(commands)
+    orders_command.add_parser(commands)
+    jobs_command.add_parser(commands)
+    webhooks_command.add_parser(commands)
 
     sandbox = commands.add_parser("sandbox", help="run the sandbox partners standalone")
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -62,6 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _sandbox(args)
             case "orders":
                 return _orders(args)
+            case "jobs":
+                return _jobs(args)
+            case "webhooks":
+                return _webhooks(args)
+            case "check":
+                return _check(args)
     except ConfigurationError as exc:
         for problem in exc.problems:
             print(f"connector: configuration error: {problem}", file=sys.stderr)
@@ -122,7 +141,25 @@ def _demo(args: argparse.Namespace) -> int:
 def _orders(args: argparse.Namespace) -> int:
     settings = load(StorageSettings)
     configure_logging("warning", settings.log_format)
-    return asyncio.run(orders_cli.run(args, settings))
+    return asyncio.run(orders_command.run(args, settings))
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    settings = load(StorageSettings)
+    configure_logging("warning", settings.log_format)
+    return asyncio.run(jobs_command.run(args, settings))
+
+
+def _webhooks(args: argparse.Namespace) -> int:
+    settings = load(RxScaleAccess)
+    configure_logging("warning", settings.log_format)
+    return asyncio.run(webhooks_command.run(args, settings))
+
+
+def _check(args: argparse.Namespace) -> int:
+    settings = load(Settings)
+    configure_logging("error", settings.log_format)
+    return asyncio.run(check_command.run(args, settings))
 
 
 def _sandbox(args: argparse.Namespace) -> int:

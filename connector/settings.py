@@ -138,18 +138,24 @@ class HttpSettings(BaseModel):
     shutdown_delay_seconds: float = Field(default=0.0, ge=0)
 
 
-class RxScaleSettings(BaseModel):
+class RxScaleApiSettings(BaseModel):
+    """What it takes to call RxScale's API (enough for `connector webhooks`)."""
+
     base_url: str = DEFAULT_RXSCALE_URL
     api_key: SecretStr
-    webhook_secrets: Secrets
     pharmacy_uid: str | None = None
     timeout_seconds: float = Field(default=10.0, gt=0)
+
+    _check_url = field_validator("base_url")(check_upstream_url)
+
+
+class RxScaleSettings(RxScaleApiSettings):
+    webhook_secrets: Secrets
     # RxScale's documented limits per key; with several replicas, divide by their number.
     # 0 turns a limit off.
     rate_limit_per_second: int = Field(default=10, ge=0)
     rate_limit_per_minute: int = Field(default=600, ge=0)
 
-    _check_url = field_validator("base_url")(check_upstream_url)
     _split = field_validator("webhook_secrets", mode="before")(split_list)
 
 
@@ -250,6 +256,19 @@ class StorageSettings(_Sources):
     database_url: str = DEFAULT_DATABASE_URL
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
+
+
+class RxScaleAccess(StorageSettings):
+    """What `connector webhooks` needs: RxScale's API, before any signing secret exists."""
+
+    rxscale: RxScaleApiSettings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _section_present(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data.setdefault("rxscale", {})
+        return data
 
 
 class Settings(StorageSettings):

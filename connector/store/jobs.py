@@ -237,6 +237,43 @@ async def release(
     return int((await connection.execute(statement)).rowcount)
 
 
+async def requeue(
+    connection: AsyncConnection,
+    now: datetime,
+    *,
+    job_ids: Sequence[int] | None = None,
+    all_dead: bool = False,
+) -> list[int]:
+    """Give dead (or failed) jobs another run: queued now, their attempts counted afresh.
+
+    `job_ids` may name dead or failed jobs; `all_dead` takes every dead one."""
+    finished = [JobState.DEAD.value, JobState.FAILED.value]
+    if all_dead:
+        which = jobs.c.state == JobState.DEAD.value
+    elif job_ids:
+        which = and_(jobs.c.id.in_(list(job_ids)), jobs.c.state.in_(finished))
+    else:
+        return []
+    statement = (
+        update(jobs)
+        .where(which)
+        .values(
+            state=JobState.QUEUED.value,
+            attempts=0,
+            run_at=now,
+            finished_at=None,
+            updated_at=now,
+        )
+        .returning(jobs.c.id)
+    )
+    requeued = sorted((await connection.execute(statement)).scalars())
+    if requeued and connection.dialect.name == "postgresql":
+        await connection.execute(
+            text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL}
+        )
+    return requeued
+
+
 async def next_wakeup(connection: AsyncConnection) -> datetime | None:
     """When the earliest queued job falls due or the earliest lease runs out."""
     due = select(func.min(jobs.c.run_at)).where(jobs.c.state == JobState.QUEUED.value)
@@ -259,6 +296,7 @@ async def list_jobs(
     *,
     states: Sequence[JobState] | None = None,
     order_uid: str | None = None,
+    kinds: Sequence[JobKind] | None = None,
     limit: int = 1000,
 ) -> list[Job]:
     statement = select(jobs).order_by(jobs.c.id).limit(limit)
@@ -266,6 +304,8 @@ async def list_jobs(
         statement = statement.where(jobs.c.state.in_([s.value for s in states]))
     if order_uid is not None:
         statement = statement.where(jobs.c.order_uid == order_uid)
+    if kinds:
+        statement = statement.where(jobs.c.kind.in_([k.value for k in kinds]))
     return [_to_job(row) for row in await connection.execute(statement)]
 
 

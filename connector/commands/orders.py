@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
+from connector.commands.output import EXIT_OK, json_lines, refuse
 from connector.domain.clock import SystemClock
 from connector.domain.lifecycle import OrderState
 from connector.domain.records import OrderHistoryRow, OrderRecord
@@ -15,9 +15,6 @@ from connector.settings import StorageSettings
 from connector.store import orders
 from connector.store.database import Database
 from connector.text import table
-
-EXIT_OK = 0
-EXIT_REFUSED = 1
 
 
 def add_parser(commands: Any) -> None:
@@ -87,8 +84,7 @@ async def _list(database: Database, args: argparse.Namespace) -> int:
     async with database.engine.connect() as connection:
         records = await orders.list_orders(connection, state=state, limit=args.limit)
     if args.json:
-        for record in records:
-            print(json.dumps(record_json(record)))
+        json_lines(record_json(record) for record in records)
         return EXIT_OK
     rows: list[tuple[str, ...]] = [
         ("RxScale order", "state", "Empower order", "tracking", "updated")
@@ -112,8 +108,7 @@ async def _show(database: Database, args: argparse.Namespace) -> int:
         record = await orders.get_order(connection, args.uid)
         history = await orders.order_history(connection, args.uid) if record else []
     if record is None:
-        print(f"connector: no order {args.uid!r} is known", file=sys.stderr)
-        return EXIT_REFUSED
+        return refuse(f"no order {args.uid!r} is known")
     if args.json:
         print(json.dumps({**record_json(record), "history": [history_json(h) for h in history]}))
         return EXIT_OK
@@ -135,7 +130,6 @@ async def _retry(database: Database, args: argparse.Namespace) -> int:
     try:
         generation = await rerun_order(database, args.uid, SystemClock().now())
     except NotRerunnable as exc:
-        print(f"connector: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+        return refuse(str(exc))
     print(f"order {args.uid} goes through intake again (placement generation {generation})")
     return EXIT_OK

@@ -1,0 +1,1 @@
+"""The operator commands behind `connector …`: one module per group of subcommands."""
