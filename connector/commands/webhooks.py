@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from connector.commands.output import EXIT_OK, json_lines, print_table, refuse
 from connector.domain.errors import PartnerError
@@ -30,6 +31,13 @@ def add_parser(commands: Any) -> None:
     register.add_argument("--json", action="store_true")
     remove = sub.add_parser("remove", help="delete one subscription")
     remove.add_argument("uid")
+
+
+def webhook_target(public_url: str) -> str:
+    """The receiver's URL under the connector's public URL. A query string is kept after
+    the path: it makes a distinct subscription (for rotating secrets), same route."""
+    parts = urlsplit(check_upstream_url(public_url))
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + PATH))
 
 
 def subscription_json(subscription: WebhookSubscription) -> dict[str, Any]:
@@ -82,10 +90,9 @@ async def _list(client: RxScaleClient, args: argparse.Namespace) -> int:
 
 async def _register(client: RxScaleClient, args: argparse.Namespace) -> int:
     try:
-        base = check_upstream_url(args.public_url)
+        target = webhook_target(args.public_url)
     except ValueError as exc:
         return refuse(f"--public-url: {exc}")
-    target = base + PATH
     existing = {(s.notification_type, s.target) for s in await client.list_webhooks()}
     created = [
         await client.create_webhook(target, event)

@@ -130,6 +130,14 @@ async def test_webhooks_are_registered_once_and_their_secrets_shown_once(
     listing = json_objects(listed)
     assert len(listing) == 6  # the stack's own three, and these
     assert all("signing_secret" not in item for item in listing)
+    rotation = "https://pharmacy.example.org/?rotation=2"  # new secrets, same route
+    code, out, _ = await connector(env, "webhooks", "register", "--public-url", rotation)
+    assert code == 0
+    rotated = [s for s in stack.sandbox.rxscale.subscriptions.values() if "rotation" in s.target]
+    assert {s.target for s in rotated} == {
+        "https://pharmacy.example.org/webhooks/rxscale?rotation=2"
+    }
+    assert len(rotated) == 3
     code, _, _ = await connector(env, "webhooks", "remove", created[0].uid)
     assert code == 0
     assert created[0].uid not in stack.sandbox.rxscale.subscriptions
