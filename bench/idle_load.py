@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -22,11 +21,9 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import migrated_postgres
 from connector.devstack import LocalStack, StackOptions
 from connector.logging import configure_logging
-from connector.store.database import Database
-from connector.store.migrate import upgrade_to_head
-from tests.conftest import create_postgres_database, drop_postgres_database
 
 REFERENCE_POLL_SECONDS = 0.02
 
@@ -55,26 +52,16 @@ async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()
-    targets: list[tuple[str, str | None]] = [("SQLite", None)]
-    pg_url = None
-    if os.environ.get("CONNECTOR_TEST_DATABASE_URL"):
-        pg_url = await create_postgres_database()
-        db = Database(pg_url)
-        await upgrade_to_head(db)
-        await db.close()
-        targets.append(("PostgreSQL", pg_url))
     print(
         "| database | idle statements/min (default, 5 s poll + wake-ups) | 20 ms poller | ratio |"
     )
     print("|---|---|---|---|")
-    try:
+    async with migrated_postgres() as pg_url:
+        targets = [("SQLite", None)] + ([("PostgreSQL", pg_url)] if pg_url else [])
         for name, url in targets:
             ours = await statements_per_minute(url, 5.0, args.seconds)
             reference = await statements_per_minute(url, REFERENCE_POLL_SECONDS, args.seconds)
             print(f"| {name} | {ours:.0f} | {reference:.0f} | {ours / reference:.4f} |", flush=True)
-    finally:
-        if pg_url is not None:
-            await drop_postgres_database(pg_url)
     return 0
 
 

@@ -16,7 +16,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -27,14 +26,12 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import migrated_postgres
 from connector.devstack import LocalStack, StackOptions
 from connector.domain.jobs import JobKind
 from connector.logging import configure_logging
 from connector.sandbox.empower_server import FulfilmentScript
 from connector.store import jobs
-from connector.store.database import Database
-from connector.store.migrate import upgrade_to_head
-from tests.conftest import create_postgres_database, drop_postgres_database
 
 IDLE_SECONDS = 5.0
 
@@ -101,28 +98,19 @@ async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=50)
     args = parser.parse_args()
-    targets: list[tuple[str, str | None, bool]] = [("SQLite, one process", None, False)]
-    if os.environ.get("CONNECTOR_TEST_DATABASE_URL"):
-        pg_url = await create_postgres_database()
-        db = Database(pg_url)
-        await upgrade_to_head(db)
-        await db.close()
-        targets.append(("PostgreSQL, same replica", pg_url, False))
-        targets.append(("PostgreSQL, other replica (NOTIFY)", pg_url, True))
-    else:
-        pg_url = None
     print(
         "| database | samples | p50 pickup | p95 pickup | worst | p50 ÷ (poll/2) | worst ÷ poll |"
     )
     print("|---|---|---|---|---|---|---|")
-    try:
+    async with migrated_postgres() as pg_url:
+        targets: list[tuple[str, str | None, bool]] = [("SQLite, one process", None, False)]
+        if pg_url:
+            targets.append(("PostgreSQL, same replica", pg_url, False))
+            targets.append(("PostgreSQL, other replica (NOTIFY)", pg_url, True))
         for name, url, across in targets:
             with tempfile.TemporaryDirectory() as scratch:
                 latencies = await measure(url, args.samples, Path(scratch), across_replicas=across)
                 print(report(name, latencies), flush=True)
-    finally:
-        if pg_url is not None:
-            await drop_postgres_database(pg_url)
     return 0
 
 

@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from connector import __version__
 from connector.commands import check as check_command
@@ -73,14 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _demo(args)
             case "sandbox":
                 return _sandbox(args)
-            case "orders":
-                return _orders(args)
-            case "jobs":
-                return _jobs(args)
-            case "webhooks":
-                return _webhooks(args)
-            case "check":
-                return _check(args)
+            case "orders" | "jobs" | "webhooks" | "check":
+                return _operator_command(args)
     except ConfigurationError as exc:
         for problem in exc.problems:
             print(f"connector: configuration error: {problem}", file=sys.stderr)
@@ -138,28 +133,23 @@ def _demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(args.orders, within=within, keep=args.keep))
 
 
-def _orders(args: argparse.Namespace) -> int:
-    settings = load(StorageSettings)
-    configure_logging("warning", settings.log_format)
-    return asyncio.run(orders_command.run(args, settings))
+# Each operator command: the settings it needs (no more, so `webhooks register` works before
+# any signing secret exists), the log level that keeps its output clean, and its runner.
+OPERATOR_COMMANDS: dict[
+    str, tuple[type[StorageSettings], str, Callable[..., Coroutine[Any, Any, int]]]
+] = {
+    "orders": (StorageSettings, "warning", orders_command.run),
+    "jobs": (StorageSettings, "warning", jobs_command.run),
+    "webhooks": (RxScaleAccess, "warning", webhooks_command.run),
+    "check": (Settings, "error", check_command.run),
+}
 
 
-def _jobs(args: argparse.Namespace) -> int:
-    settings = load(StorageSettings)
-    configure_logging("warning", settings.log_format)
-    return asyncio.run(jobs_command.run(args, settings))
-
-
-def _webhooks(args: argparse.Namespace) -> int:
-    settings = load(RxScaleAccess)
-    configure_logging("warning", settings.log_format)
-    return asyncio.run(webhooks_command.run(args, settings))
-
-
-def _check(args: argparse.Namespace) -> int:
-    settings = load(Settings)
-    configure_logging("error", settings.log_format)
-    return asyncio.run(check_command.run(args, settings))
+def _operator_command(args: argparse.Namespace) -> int:
+    kind, level, runner = OPERATOR_COMMANDS[args.command]
+    settings = load(kind)
+    configure_logging(level, settings.log_format)
+    return asyncio.run(runner(args, settings))
 
 
 def _sandbox(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -17,6 +18,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from connector.logging import configure_logging
+from connector.sandbox.runner import RunningSandbox, start_sandbox
 from connector.store.database import Database
 from connector.store.migrate import upgrade_to_head
 
@@ -70,6 +72,18 @@ async def drop_postgres_database(url: str) -> None:
         await connection.close()
 
 
+@asynccontextmanager
+async def fresh_postgres_database() -> AsyncIterator[str]:
+    """A new PostgreSQL database for one test, dropped after; skips when none is configured."""
+    if postgres_admin_url() is None:
+        pytest.skip(POSTGRES_HINT)
+    url = await create_postgres_database()
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(url)
+
+
 @pytest.fixture(
     params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
 )
@@ -78,25 +92,25 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'connector.db'}"
         return
-    if postgres_admin_url() is None:
-        pytest.skip(POSTGRES_HINT)
-    url = await create_postgres_database()
-    try:
+    async with fresh_postgres_database() as url:
         yield url
-    finally:
-        await drop_postgres_database(url)
 
 
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
     """A fresh PostgreSQL database; the test is skipped when none is configured."""
-    if postgres_admin_url() is None:
-        pytest.skip(POSTGRES_HINT)
-    url = await create_postgres_database()
-    try:
+    async with fresh_postgres_database() as url:
         yield url
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[RunningSandbox]:
+    """Both sandbox partners on loopback."""
+    running = await start_sandbox()
+    try:
+        yield running
     finally:
-        await drop_postgres_database(url)
+        await running.close()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from connector.pipeline.inbox import (
 )
 from connector.store.database import DATABASE_UNAVAILABLE
 from connector.web.context import CONTEXT
-from connector.web.responses import BodyTooLarge, counted, read_body
+from connector.web.responses import counted, read_body_or_refuse
 
 log = structlog.get_logger("connector.web")
 SOURCE = "empower"
@@ -30,13 +30,9 @@ async def receive_empower_webhook(request: web.Request) -> web.Response:
         return counted(
             context, SOURCE, "unauthorized", 401, error="missing or wrong Authorization key"
         )
-    try:
-        body = await read_body(request, context.max_body_bytes)
-    except BodyTooLarge:
-        log.warning("webhook_rejected", source=SOURCE, reason="too_large")
-        return counted(
-            context, SOURCE, "too_large", 413, error=f"body exceeds {context.max_body_bytes} bytes"
-        )
+    body = await read_body_or_refuse(request, context, SOURCE)
+    if isinstance(body, web.Response):
+        return body
     try:
         event = parse_event(body)
     except MalformedDelivery as exc:

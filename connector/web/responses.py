@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import structlog
 from aiohttp import web
 
 from connector.web.context import WebContext
+
+log = structlog.get_logger("connector.web")
 
 
 def answer(http_status: int, /, **fields: str | None) -> web.Response:
@@ -34,3 +37,16 @@ def counted(
     """Answer a webhook delivery and count it by what became of it."""
     context.metrics.webhook(source, outcome)
     return answer(http_status, **fields)
+
+
+async def read_body_or_refuse(
+    request: web.Request, context: WebContext, source: str
+) -> bytes | web.Response:
+    """The raw body, or the 413 answer (counted and logged) when it is too large."""
+    try:
+        return await read_body(request, context.max_body_bytes)
+    except BodyTooLarge:
+        log.warning("webhook_rejected", source=source, reason="too_large")
+        return counted(
+            context, source, "too_large", 413, error=f"body exceeds {context.max_body_bytes} bytes"
+        )

@@ -10,7 +10,7 @@ from connector.pipeline.inbox import take_rxscale_delivery
 from connector.rxscale.webhook import parse_delivery, verify_signature
 from connector.store.database import DATABASE_UNAVAILABLE
 from connector.web.context import CONTEXT
-from connector.web.responses import BodyTooLarge, counted, read_body
+from connector.web.responses import counted, read_body_or_refuse
 
 log = structlog.get_logger("connector.web")
 SOURCE = "rxscale"
@@ -18,13 +18,9 @@ SOURCE = "rxscale"
 
 async def receive_rxscale_webhook(request: web.Request) -> web.Response:
     context = request.app[CONTEXT]
-    try:
-        body = await read_body(request, context.max_body_bytes)
-    except BodyTooLarge:
-        log.warning("webhook_rejected", source=SOURCE, reason="too_large")
-        return counted(
-            context, SOURCE, "too_large", 413, error=f"body exceeds {context.max_body_bytes} bytes"
-        )
+    body = await read_body_or_refuse(request, context, SOURCE)
+    if isinstance(body, web.Response):
+        return body
     signature = request.headers.get("X-Webhook-Signature")
     if not verify_signature(body, signature, context.rxscale_secrets):
         reason = "signature_missing" if not signature else "signature_mismatch"

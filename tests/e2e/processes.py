@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,18 +39,37 @@ def base_env(**extra: str) -> dict[str, str]:
     return env
 
 
-async def run_connector(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str]:
+async def run_connector(
+    *args: str, env: dict[str, str], cwd: Path | None = None, within: float = 60
+) -> tuple[int, str, str]:
+    """`connector …` as a real process: exit status, standard output, standard error."""
     process = await asyncio.create_subprocess_exec(
         *CONNECTOR,
         *args,
         env=env,
         cwd=cwd,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+        stderr=asyncio.subprocess.PIPE,
     )
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    out, err = await asyncio.wait_for(process.communicate(), timeout=within)
     assert process.returncode is not None
-    return process.returncode, output.decode()
+    return process.returncode, out.decode(), err.decode()
+
+
+async def wait_for_http(
+    url: str, *, within: float, headers: Mapping[str, str] | None = None
+) -> bool:
+    """Until `url` answers 200 (a process coming up), or `within` seconds pass."""
+    async with aiohttp.ClientSession() as session:
+
+        async def answered() -> bool:
+            try:
+                async with session.get(url, headers=headers) as response:
+                    return response.status == 200
+            except aiohttp.ClientError:
+                return False
+
+        return await wait_until(answered, within=within, interval=0.1)
 
 
 @dataclass
@@ -79,17 +99,8 @@ class Replica:
         self.starts += 1
 
     async def wait_ready(self, within: float = 30) -> None:
-        async with aiohttp.ClientSession() as session:
-
-            async def ready() -> bool:
-                try:
-                    async with session.get(f"{self.url}/readyz") as response:
-                        return response.status == 200
-                except aiohttp.ClientError:
-                    return False
-
-            if not await wait_until(ready, within=within, interval=0.1):
-                raise AssertionError(f"{self.name} never became ready:\n{self.log_tail()}")
+        if not await wait_for_http(f"{self.url}/readyz", within=within):
+            raise AssertionError(f"{self.name} never became ready:\n{self.log_tail()}")
 
     async def kill(self) -> None:
         assert self.process is not None
@@ -159,8 +170,8 @@ class Cluster:
             "CONNECTOR_LOG_FORMAT": "json",
             **{f"CONNECTOR_WORKER__{k.upper()}": v for k, v in (worker or {}).items()},
         }
-        code, output = await run_connector("migrate", env=base_env(**settings), cwd=directory)
-        assert code == 0, output
+        code, out, err = await run_connector("migrate", env=base_env(**settings), cwd=directory)
+        assert code == 0, out + err
         members = [
             Replica(
                 name=f"replica-{n}",

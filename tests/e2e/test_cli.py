@@ -4,28 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from connector.devstack import wait_until
 from connector.sandbox.empower_server import WebhookTarget
 from connector.sandbox.runner import start_sandbox
+from tests.e2e.processes import base_env, free_port, wait_for_http
 
 CONNECTOR = [sys.executable, "-m", "connector"]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")}
-    env.update(extra)
-    return env
 
 
 def run(
@@ -45,7 +37,7 @@ def run(
 def test_missing_settings_stop_start_up_with_one_line_each(tmp_path: Path) -> None:
     result = run(
         "run",
-        env=clean_env(CONNECTOR_EMPOWER__API_KEY="k", CONNECTOR_EMPOWER__WEBHOOK_KEYS="w"),
+        env=base_env(CONNECTOR_EMPOWER__API_KEY="k", CONNECTOR_EMPOWER__WEBHOOK_KEYS="w"),
         cwd=tmp_path,
     )
     assert result.returncode == 2
@@ -58,7 +50,7 @@ def test_missing_settings_stop_start_up_with_one_line_each(tmp_path: Path) -> No
 
 
 def test_plain_http_upstream_is_one_clear_line(tmp_path: Path) -> None:
-    env = clean_env(
+    env = base_env(
         CONNECTOR_RXSCALE__API_KEY="k",
         CONNECTOR_RXSCALE__WEBHOOK_SECRETS="s",
         CONNECTOR_EMPOWER__API_KEY="k",
@@ -74,7 +66,7 @@ def test_plain_http_upstream_is_one_clear_line(tmp_path: Path) -> None:
 
 def test_migrate_creates_the_database(tmp_path: Path) -> None:
     result = run(
-        "migrate", env=clean_env(CONNECTOR_DATABASE_URL=f"sqlite:///{tmp_path}/c.db"), cwd=tmp_path
+        "migrate", env=base_env(CONNECTOR_DATABASE_URL=f"sqlite:///{tmp_path}/c.db"), cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "database is at revision 0002"
@@ -88,17 +80,17 @@ def test_migrate_creates_the_database(tmp_path: Path) -> None:
 
 
 def test_migrate_against_an_unusable_database_is_one_line(tmp_path: Path) -> None:
-    result = run("migrate", env=clean_env(CONNECTOR_DATABASE_URL="mysql://x/y"), cwd=tmp_path)
+    result = run("migrate", env=base_env(CONNECTOR_DATABASE_URL="mysql://x/y"), cwd=tmp_path)
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
 
 
 def test_version_and_help(tmp_path: Path) -> None:
-    version = run("--version", env=clean_env(), cwd=tmp_path)
+    version = run("--version", env=base_env(), cwd=tmp_path)
     assert version.returncode == 0
     assert version.stdout.startswith("connector ")
-    helped = run("--help", env=clean_env(), cwd=tmp_path)
+    helped = run("--help", env=base_env(), cwd=tmp_path)
     assert helped.returncode == 0
     for command in ("run", "migrate", "demo", "sandbox"):
         assert command in helped.stdout
@@ -106,19 +98,12 @@ def test_version_and_help(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_the_demo_completes_every_order(tmp_path: Path) -> None:
-    result = run("demo", "--orders", "3", env=clean_env(), cwd=tmp_path, timeout=90)
+    result = run("demo", "--orders", "3", env=base_env(), cwd=tmp_path, timeout=90)
     assert result.returncode == 0, result.stdout + result.stderr
     table = [line for line in result.stdout.splitlines() if line.startswith("po-")]
     assert len(table) == 3
     assert all(" completed " in line and " ord_" in line for line in table)
     assert "All 3 orders completed" in result.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.mark.slow
@@ -128,7 +113,7 @@ async def test_a_real_daemon_serves_until_sigterm_then_exits_cleanly(tmp_path: P
     url = f"http://127.0.0.1:{port}"
     subscription = sandbox.rxscale.subscribe(f"{url}/webhooks/rxscale", "pharmacy_order_created")
     sandbox.empower.webhook = WebhookTarget(url=f"{url}/webhooks/empower", key="hook-key")
-    env = clean_env(
+    env = base_env(
         CONNECTOR_DATABASE_URL=f"sqlite:///{tmp_path}/connector.db",
         CONNECTOR_HTTP__PORT=str(port),
         CONNECTOR_RXSCALE__BASE_URL=sandbox.rxscale_url,
@@ -144,26 +129,17 @@ async def test_a_real_daemon_serves_until_sigterm_then_exits_cleanly(tmp_path: P
         "run",
         env=env,
         cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        async with aiohttp.ClientSession() as session:
+        assert await wait_for_http(f"{url}/readyz", within=20), "the daemon never became ready"
+        uid = sandbox.rxscale.add_order()
 
-            async def ready() -> bool:
-                try:
-                    async with session.get(f"{url}/readyz") as response:
-                        return response.status == 200
-                except aiohttp.ClientError:
-                    return False
+        async def completed() -> bool:
+            return sandbox.rxscale.orders[uid].status == "completed"
 
-            assert await wait_until(ready, within=20), "the daemon never became ready"
-            uid = sandbox.rxscale.add_order()
-
-            async def completed() -> bool:
-                return sandbox.rxscale.orders[uid].status == "completed"
-
-            assert await wait_until(completed, within=20)
+        assert await wait_until(completed, within=20)
         process.send_signal(signal.SIGTERM)
         returncode = await asyncio.wait_for(process.wait(), timeout=30)
         assert returncode == 0

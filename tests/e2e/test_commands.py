@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ from connector.domain.jobs import JobState
 from connector.domain.lifecycle import OrderState
 from connector.sandbox.faults import FaultRule
 from tests.e2e.conftest import MakeStack
+from tests.e2e.processes import run_connector
 
 
 def stack_env(stack: LocalStack, **overrides: str) -> dict[str, str]:
@@ -38,18 +37,7 @@ def stack_env(stack: LocalStack, **overrides: str) -> dict[str, str]:
 
 
 async def connector(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "connector",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run_connector(*args, env=env)
 
 
 def json_objects(text: str) -> list[dict[str, Any]]:

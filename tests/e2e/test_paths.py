@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from connector.sandbox.ratelimit import SlidingWindowLimit
 from connector.settings import MappingSettings
 from connector.store import jobs, orders
 from tests.e2e.conftest import MakeStack
+from tests.e2e.processes import base_env, run_connector
 
 SEMA, TIRZ, NAD, TEST = CATALOGUE
 UNMAPPED_ITEM = {
@@ -41,20 +40,9 @@ def rxscale_statuses(stack: LocalStack, uid: str) -> list[str]:
 
 async def connector_command(stack: LocalStack, *args: str) -> tuple[int, str, str]:
     """Run `connector …` as an operator would, against the stack's database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")}
-    env["CONNECTOR_DATABASE_URL"] = stack.settings.database_url
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "connector",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    return await run_connector(
+        *args, env=base_env(CONNECTOR_DATABASE_URL=stack.settings.database_url)
     )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 async def wait_for_history(stack: LocalStack, uid: str, kind: str) -> bool:

@@ -158,5 +158,5 @@ async def test_replicas_migrating_at_once_all_succeed(tmp_path: Path, postgres_u
     results = await asyncio.gather(
         *(run_connector("migrate", env=env, cwd=tmp_path) for _ in range(4))
     )
-    assert [code for code, _ in results] == [0, 0, 0, 0], results
-    assert all(output.strip().endswith("database is at revision 0002") for _, output in results)
+    assert [code for code, _, _ in results] == [0, 0, 0, 0], results
+    assert all(out.strip() == "database is at revision 0002" for _, out, _ in results)

@@ -26,15 +26,6 @@ from connector.sandbox.runner import RunningSandbox, start_sandbox
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[RunningSandbox]:
-    running = await start_sandbox()
-    try:
-        yield running
-    finally:
-        await running.close()
-
-
-@pytest.fixture
 async def rxscale(sandbox: RunningSandbox) -> AsyncIterator[RxScaleClient]:
     client = RxScaleClient(sandbox.rxscale_url, sandbox.rxscale.api_key, timeout_seconds=2)
     try:

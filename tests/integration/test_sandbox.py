@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,16 +14,8 @@ from aiohttp import web
 
 from connector.devstack import wait_until
 from connector.sandbox.empower_server import WebhookTarget
-from connector.sandbox.runner import RunningSandbox, serve, start_sandbox
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[RunningSandbox]:
-    running = await start_sandbox()
-    try:
-        yield running
-    finally:
-        await running.close()
+from connector.sandbox.runner import RunningSandbox, serve
+from tests.e2e.processes import free_port, wait_for_http
 
 
 @pytest.fixture
@@ -150,13 +140,6 @@ async def test_failed_webhook_deliveries_are_retried(sandbox: RunningSandbox) ->
         await runner.cleanup()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 async def test_the_sandbox_command_serves_both_partners(tmp_path: Path) -> None:
     rx_port, em_port = free_port(), free_port()
     process = await asyncio.create_subprocess_exec(
@@ -169,28 +152,20 @@ async def test_the_sandbox_command_serves_both_partners(tmp_path: Path) -> None:
         "--empower-port",
         str(em_port),
         cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        async with aiohttp.ClientSession() as session:
-
-            async def up() -> bool:
-                try:
-                    async with session.get(
-                        f"http://127.0.0.1:{rx_port}/v1/external_pharmacy_api/health/",
-                        headers={"X-API-Key": "rxs_sandbox_key"},
-                    ) as response:
-                        return response.status == 200
-                except aiohttp.ClientError:
-                    return False
-
-            assert await wait_until(up, within=15)
-            async with session.get(
-                f"http://127.0.0.1:{em_port}/v1/products",
-                headers={"Authorization": "Bearer emp_sandbox_key"},
-            ) as response:
-                assert json.loads(await response.text())["status"] == "success"
+        assert await wait_for_http(
+            f"http://127.0.0.1:{rx_port}/v1/external_pharmacy_api/health/",
+            within=15,
+            headers={"X-API-Key": "rxs_sandbox_key"},
+        )
+        assert await wait_for_http(
+            f"http://127.0.0.1:{em_port}/v1/products",
+            within=5,
+            headers={"Authorization": "Bearer emp_sandbox_key"},
+        )
         process.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(process.wait(), timeout=15) == 0
     finally:
