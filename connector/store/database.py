@@ -70,9 +70,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 class Database:
     def __init__(self, url: str, *, pool_size: int = 5) -> None:
         self.url = normalise_database_url(url)
-        options: dict[str, Any] = {"pool_pre_ping": True}
+        options: dict[str, Any] = {}
         if self.is_postgresql:
-            options.update(pool_size=pool_size, max_overflow=pool_size)
+            # A server restart leaves dead connections in the pool: test each one at checkout.
+            # A local SQLite file cannot go away like that, so it skips the extra round trip.
+            options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self.engine = create_async_engine(self.url, **options)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
