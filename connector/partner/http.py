@@ -5,9 +5,11 @@ Status codes are left to the adapter, which knows how its partner spells errors.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -30,7 +32,7 @@ class RequestObserver(Protocol):
 
 
 class Limiter(Protocol):
-    def acquire(self) -> Awaitable[None]: ...
+    def slot(self) -> AbstractAsyncContextManager[None]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +97,18 @@ class PartnerHttp:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> HttpReply:
-        if self._limiter is not None:
-            await self._limiter.acquire()
+        async with self._limiter.slot() if self._limiter else contextlib.nullcontext():
+            return await self._send(operation, method, path, json_body, params, headers)
+
+    async def _send(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        json_body: Any,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+    ) -> HttpReply:
         session = self._open()
         started = time.monotonic()
         status: int | None = None

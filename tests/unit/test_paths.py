@@ -3,6 +3,9 @@ re-runs, stock, and the limits the client keeps."""
 
 from __future__ import annotations
 
+import asyncio
+import random
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -26,7 +29,7 @@ from connector.domain.news import (
 )
 from connector.domain.npi import is_valid_npi
 from connector.domain.stock import PharmacySku, ProductAvailability, StockChange, plan_stock_changes
-from connector.partner.ratelimit import MARGIN_SECONDS, Rate, RateLimiter
+from connector.partner.ratelimit import Rate, RateLimiter
 from connector.pipeline.scheduler import Periodic, Scheduler
 from connector.pipeline.worker import JobSignal
 
@@ -128,48 +131,47 @@ def test_npi_check_digit() -> None:
     assert not is_valid_npi("12345678a3")
 
 
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
+async def arrivals_under(limiter: RateLimiter, count: int, seed: int) -> list[float]:
+    """Run `count` requests at once through the limiter; each takes a random time, and the
+    "partner" registers it at a random moment while it runs (as a server sees arrivals)."""
+    rng = random.Random(seed)
+    arrivals: list[float] = []
 
-    def clock(self) -> float:
-        return self.now
+    async def request() -> None:
+        async with limiter.slot():
+            started = time.monotonic()
+            duration = rng.uniform(0.0, 0.04)
+            arrivals.append(started + rng.uniform(0.0, duration))
+            await asyncio.sleep(duration)
 
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-async def test_the_limiter_never_starts_more_than_allowed_in_any_window() -> None:
-    time = FakeTime()
-    limiter = RateLimiter(Rate(10, 1.0), Rate(600, 60.0), clock=time.clock, sleep=time.sleep)
-    starts = []
-    for _ in range(50):
-        await limiter.acquire()
-        starts.append(time.now)
-        time.now += 0.001  # requests are quick; the limiter does the pacing
-    for index, start in enumerate(starts):
-        in_window = [s for s in starts if start <= s < start + 1.0]
-        assert len(in_window) <= 10, index
-    assert starts[-1] - starts[0] >= 4 * (1.0 + MARGIN_SECONDS) - 0.1
-    assert limiter.waited_seconds > 0
+    await asyncio.gather(*(request() for _ in range(count)))
+    return sorted(arrivals)
 
 
-async def test_the_per_minute_limit_holds_too() -> None:
-    time = FakeTime()
-    limiter = RateLimiter(Rate(10, 1.0), Rate(600, 60.0), clock=time.clock, sleep=time.sleep)
-    for _ in range(601):
-        await limiter.acquire()
-    assert time.now - 1000.0 >= 60.0  # the 601st had to wait for the first minute to pass
+def most_in_any_window(arrivals: list[float], window: float) -> int:
+    return max(sum(1 for b in arrivals if a <= b < a + window) for a in arrivals)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_the_partner_never_sees_more_than_allowed_in_any_window(seed: int) -> None:
+    limiter = RateLimiter(Rate(5, 0.2))
+    arrivals = await arrivals_under(limiter, 30, seed)
+    assert most_in_any_window(arrivals, 0.2) <= 5
+    assert limiter.waited_seconds > 0  # it did hold requests back
+    assert arrivals[-1] - arrivals[0] >= (30 / 5 - 1) * 0.2
+
+
+async def test_every_rate_is_kept_at_once() -> None:
+    limiter = RateLimiter(Rate(5, 0.1), Rate(8, 0.6))
+    arrivals = await arrivals_under(limiter, 16, seed=4)
+    assert most_in_any_window(arrivals, 0.1) <= 5
+    assert most_in_any_window(arrivals, 0.6) <= 8
 
 
 async def test_a_zero_rate_is_no_limit() -> None:
-    time = FakeTime()
-    limiter = RateLimiter(Rate(0, 1.0), clock=time.clock, sleep=time.sleep)
-    for _ in range(100):
-        await limiter.acquire()
-    assert time.slept == []
+    limiter = RateLimiter(Rate(0, 1.0))
+    await arrivals_under(limiter, 50, seed=5)
+    assert limiter.waited_seconds == 0
 
 
 class FixedClock:
