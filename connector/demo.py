@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import TextIO
 
 from connector.devstack import LocalStack, StackOptions
-from connector.domain.lifecycle import OrderState
+from connector.domain.lifecycle import AT_REST_STATES, OrderState
 from connector.domain.records import OrderRecord
 from connector.text import table
 
 DONE_STATES = frozenset({OrderState.COMPLETED, OrderState.DELIVERED})
-FINAL_STATES = frozenset({OrderState.DELIVERED, OrderState.ON_HOLD, OrderState.CANCELLED})
 
 
 async def run_demo(
@@ -65,7 +64,7 @@ async def _watch(
             out.write(line + "\n")
         last = line
         settled = len(records) == len(uids) and all(
-            r.state in FINAL_STATES for r in records.values()
+            r.state in AT_REST_STATES for r in records.values()
         )
         if settled or time.monotonic() >= deadline:
             if interactive:

@@ -42,8 +42,6 @@ from connector.empower.models import (
 from connector.partner.http import HttpReply, Limiter, PartnerHttp, RequestObserver
 from connector.partner.wire import describe_validation_error
 
-DEFAULT_BASE_URL = "https://api.empowerpharmacy.com"
-
 M = TypeVar("M", bound=BaseModel)
 
 

@@ -30,7 +30,6 @@ from connector.rxscale.models import (
     WebhookSubscriptionModel,
 )
 
-DEFAULT_BASE_URL = "https://api.rxscale.com/v1/external_pharmacy_api"
 MAX_PAGE_SIZE = 200
 
 M = TypeVar("M", bound=BaseModel)

@@ -43,7 +43,6 @@ class FaultRule:
 @dataclass
 class FaultPlan:
     rules: list[FaultRule] = field(default_factory=list)
-    hits: int = 0
 
     def add(self, *rules: FaultRule) -> None:
         self.rules.extend(rules)
@@ -58,7 +57,6 @@ class FaultPlan:
                     rule.times -= 1
                     if rule.times <= 0:
                         self.rules.remove(rule)
-                self.hits += 1
                 return rule
         return None
 

@@ -6,7 +6,6 @@ import hashlib
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.store.dialect import insert_or_ignore
@@ -51,10 +50,3 @@ async def record_webhook(
         .returning(received_webhooks.c.id)
     )
     return (await connection.execute(statement)).scalar_one_or_none() is not None
-
-
-async def count_webhooks(connection: AsyncConnection, source: str | None = None) -> int:
-    statement = select(func.count()).select_from(received_webhooks)
-    if source is not None:
-        statement = statement.where(received_webhooks.c.source == source)
-    return int((await connection.execute(statement)).scalar_one())
