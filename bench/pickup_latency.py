@@ -30,7 +30,7 @@ from bench.common import migrated_postgres
 from connector.devstack import LocalStack, StackOptions
 from connector.domain.jobs import JobKind
 from connector.logging import configure_logging
-from connector.sandbox.empower_server import FulfilmentScript
+from connector.sandbox.empower_records import FulfilmentScript
 from connector.store import jobs
 
 IDLE_SECONDS = 5.0

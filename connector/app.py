@@ -1,8 +1,11 @@
-"""The composition root: builds settings into a running daemon, and stops it cleanly.
+"""The daemon: its parts (built by `wiring`), its start, its supervised background tasks,
+and a clean stop.
 
-Start: database (migrated: SQLite here, PostgreSQL by `connector migrate`), partner clients,
-job handlers, worker, web server. Stop (SIGTERM): readiness turns false, intake stops,
-in-flight jobs get the grace period, the rest go back to the queue, exit 0.
+Start: database (migrated: SQLite here, PostgreSQL by `connector migrate`), web server,
+then the background tasks (worker, scheduler, notification listener, watchdog) in one
+TaskGroup. If one of them dies, the others are cancelled and the daemon exits non-zero
+for systemd or Kubernetes to restart it. Stop (SIGTERM): readiness turns false, intake
+stops, in-flight jobs get the grace period, the rest go back to the queue, exit 0.
 """
 
 from __future__ import annotations
@@ -11,30 +14,15 @@ import asyncio
 import contextlib
 import signal
 import socket
-from collections.abc import Mapping
+from collections.abc import Coroutine
+from typing import Any
 
 import structlog
 from aiohttp import web
 
 from connector import __version__
 from connector.domain.clock import Clock, SystemClock
-from connector.domain.jobs import JobKind
-from connector.domain.mapping import MappingPolicy
-from connector.domain.retry import RetryPolicy
-from connector.empower.client import EmpowerClient
 from connector.metrics import Metrics
-from connector.partner.ratelimit import Rate, RateLimiter
-from connector.pipeline.base import Dependencies, JobHandler
-from connector.pipeline.cancel import CancelOrder
-from connector.pipeline.events import ApplyEmpowerEvent
-from connector.pipeline.intake import AcceptOrder
-from connector.pipeline.placement import PlaceOrder
-from connector.pipeline.progress import HoldOrder, MarkInProgress
-from connector.pipeline.reconcile import Reconcile, RefreshOrder
-from connector.pipeline.scheduler import Periodic, Scheduler
-from connector.pipeline.stock import SyncStock
-from connector.pipeline.worker import JobSignal, Worker, WorkerConfig
-from connector.rxscale.client import RxScaleClient
 from connector.settings import Settings
 from connector.store.database import Database
 from connector.store.migrate import head_revisions, is_up_to_date, upgrade_to_head
@@ -43,63 +31,32 @@ from connector.store.process_lock import AlreadyLocked, ProcessLock
 from connector.systemd import SystemdNotifier
 from connector.web.context import ServiceState, WebContext
 from connector.web.server import build_web_app
+from connector.wiring import (
+    build_handlers,
+    empower_client,
+    mapping_policy,
+    periodic_work,
+    receivers,
+    rxscale_client,
+    rxscale_limiter,
+    worker_config,
+)
+from connector.work.base import Dependencies
+from connector.work.scheduler import Scheduler
+from connector.work.signal import JobSignal
+from connector.work.worker import Worker
 
 log = structlog.get_logger("connector.app")
+WORKER_TASK = "worker"
 
 
 class StartupError(Exception):
-    """The daemon cannot start; the message says why in one line."""
+    """The daemon cannot start (or keep running); the message says why in one line."""
 
 
-def build_handlers(deps: Dependencies) -> Mapping[JobKind, JobHandler]:
-    return {
-        JobKind.ACCEPT_ORDER: AcceptOrder(deps),
-        JobKind.PLACE_ORDER: PlaceOrder(deps),
-        JobKind.MARK_IN_PROGRESS: MarkInProgress(deps),
-        JobKind.EMPOWER_EVENT: ApplyEmpowerEvent(deps),
-        JobKind.HOLD_ORDER: HoldOrder(deps),
-        JobKind.CANCEL_ORDER: CancelOrder(deps),
-        JobKind.RECONCILE: Reconcile(deps),
-        JobKind.REFRESH_ORDER: RefreshOrder(deps),
-        JobKind.SYNC_STOCK: SyncStock(deps),
-    }
-
-
-def mapping_policy(settings: Settings) -> MappingPolicy:
-    return MappingPolicy(
-        default_shipping_method=settings.empower.default_shipping_method,
-        product_map=dict(settings.mapping.products),
-        prescriber_npis=dict(settings.mapping.prescribers),
-        require_npi=settings.mapping.require_npi,
-    )
-
-
-def rxscale_limiter(settings: Settings) -> RateLimiter:
-    return RateLimiter(
-        Rate(settings.rxscale.rate_limit_per_second, 1.0),
-        Rate(settings.rxscale.rate_limit_per_minute, 60.0),
-    )
-
-
-def periodic_work(settings: Settings) -> list[Periodic]:
-    periodic = [Periodic(JobKind.RECONCILE, settings.reconcile.interval_seconds)]
-    if settings.stock.sync_interval_seconds:
-        periodic.append(Periodic(JobKind.SYNC_STOCK, settings.stock.sync_interval_seconds))
-    return periodic
-
-
-def worker_config(settings: Settings) -> WorkerConfig:
-    w = settings.worker
-    return WorkerConfig(
-        concurrency=w.concurrency,
-        lease_seconds=w.lease_seconds,
-        idle_seconds=w.idle_seconds,
-        retry=RetryPolicy(
-            max_attempts=w.max_attempts,
-            base_seconds=w.backoff_base_seconds,
-            max_seconds=w.backoff_max_seconds,
-        ),
-    )
+class BackgroundTaskEnded(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} ended on its own")
 
 
 class Daemon:
@@ -116,20 +73,8 @@ class Daemon:
         self.metrics = Metrics()
         self.systemd = SystemdNotifier()
         self.database = Database(settings.database_url)
-        self.rxscale = RxScaleClient(
-            settings.rxscale.base_url,
-            settings.rxscale.api_key.get_secret_value(),
-            pharmacy_uid=settings.rxscale.pharmacy_uid,
-            timeout_seconds=settings.rxscale.timeout_seconds,
-            limiter=rxscale_limiter(settings),
-            observer=self.metrics.upstream_request,
-        )
-        self.empower = EmpowerClient(
-            settings.empower.base_url,
-            settings.empower.api_key.get_secret_value(),
-            timeout_seconds=settings.empower.timeout_seconds,
-            observer=self.metrics.upstream_request,
-        )
+        self.rxscale = rxscale_client(settings, self.metrics, limiter=rxscale_limiter(settings))
+        self.empower = empower_client(settings, self.metrics)
         self.signal = JobSignal()
         deps = Dependencies(
             database=self.database,
@@ -159,13 +104,14 @@ class Daemon:
         )
         self._listen_socket = listen_socket
         self._runner: web.AppRunner | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._supervisor: asyncio.Task[None] | None = None
         self._stopped = False
         self.url = ""
 
     def tasks_alive(self) -> bool:
-        """Every background task (worker, listener) is still running."""
-        return bool(self._tasks) and all(not task.done() for task in self._tasks)
+        """Every background task (worker, listener, ...) is still running."""
+        return bool(self._tasks) and all(not task.done() for task in self._tasks.values())
 
     @property
     def runs_worker(self) -> bool:
@@ -179,18 +125,9 @@ class Daemon:
         except BaseException:
             self._release_sqlite_file()
             raise
-        if self.listener is not None:
-            self._tasks.append(asyncio.create_task(self.listener.run(), name="notify-listener"))
-        if self.runs_worker:
-            self._tasks.append(
-                asyncio.create_task(
-                    self.worker.run(self.settings.worker.shutdown_grace_seconds), name="worker"
-                )
-            )
-            if self.scheduler.periodic:
-                self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
-        if self.systemd.watchdog_seconds:
-            self._tasks.append(asyncio.create_task(self.systemd.keep_alive(), name="watchdog"))
+        started = asyncio.Event()
+        self._supervisor = asyncio.create_task(self._supervise(started), name="supervisor")
+        await started.wait()
         self.systemd.notify("READY=1", f"STATUS=serving on {self.url}")
         log.info(
             "daemon_ready",
@@ -199,6 +136,30 @@ class Daemon:
             database=self.database.describe(),
             worker_id=self.worker.worker_id if self.runs_worker else None,
         )
+
+    def _background_work(self) -> dict[str, Coroutine[Any, Any, None]]:
+        work: dict[str, Coroutine[Any, Any, None]] = {}
+        if self.listener is not None:
+            work["notify-listener"] = self.listener.run()
+        if self.runs_worker:
+            work[WORKER_TASK] = self.worker.run(self.settings.worker.shutdown_grace_seconds)
+            if self.scheduler.periodic:
+                work["scheduler"] = self.scheduler.run()
+        if self.systemd.watchdog_seconds:
+            work["watchdog"] = self.systemd.keep_alive()
+        return work
+
+    async def _supervise(self, started: asyncio.Event) -> None:
+        """Run every background task in one TaskGroup: when one fails, all stop."""
+        async with asyncio.TaskGroup() as group:
+            for name, work in self._background_work().items():
+                self._tasks[name] = group.create_task(self._until_stopped(name, work), name=name)
+            started.set()
+
+    async def _until_stopped(self, name: str, work: Coroutine[Any, Any, None]) -> None:
+        await work
+        if not self._stopped:
+            raise BackgroundTaskEnded(name)
 
     def _lock_sqlite_file(self) -> None:
         if self._process_lock is None:
@@ -232,15 +193,15 @@ class Daemon:
         self.state.schema_heads = head_revisions()
 
     async def _start_web(self) -> None:
+        rxscale, empower = receivers(self.settings, self.database)
         context = WebContext(
             database=self.database,
-            rxscale_secrets=[s.get_secret_value() for s in self.settings.rxscale.webhook_secrets],
-            empower_keys=[k.get_secret_value() for k in self.settings.empower.webhook_keys],
+            rxscale=rxscale,
+            empower=empower,
             clock=self.clock,
             on_enqueued=self.signal.notify,
             state=self.state,
             max_body_bytes=self.settings.http.max_body_bytes,
-            stock_sync=self.settings.stock.sync_interval_seconds is not None,
             metrics=self.metrics,
         )
         self._runner = web.AppRunner(
@@ -276,13 +237,12 @@ class Daemon:
             await asyncio.sleep(self.settings.http.shutdown_delay_seconds)
         if self._runner is not None:
             await self._runner.cleanup()  # no new webhooks; in-flight requests finish
-        for task in self._tasks:
-            if task.get_name() != "worker":
-                task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        for name, task in self._tasks.items():
+            if name != WORKER_TASK:
+                task.cancel()  # a cancelled child ends quietly; the worker drains itself
+        if self._supervisor is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self._supervisor
         await self.rxscale.close()
         await self.empower.close()
         await self.database.close()
@@ -292,20 +252,33 @@ class Daemon:
     async def run_until_stopped(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set; if a background task dies, stop and report it."""
         await self.start()
+        assert self._supervisor is not None
         stopper = asyncio.create_task(stop.wait(), name="stop-signal")
         try:
-            done, _ = await asyncio.wait(
-                {stopper, *self._tasks}, return_when=asyncio.FIRST_COMPLETED
-            )
-            died = [task for task in done if task is not stopper]
-            if died and not stop.is_set():
-                task = died[0]
-                error = task.exception() if not task.cancelled() else None
-                log.error("background_task_died", task=task.get_name(), error=repr(error))
-                raise StartupError(f"{task.get_name()} stopped unexpectedly: {error!r}")
+            await asyncio.wait({stopper, self._supervisor}, return_when=asyncio.FIRST_COMPLETED)
+            error = None if stop.is_set() else _first_error(self._supervisor)
+            if error is not None:
+                name = next((n for n, t in self._tasks.items() if _failed(t)), "a task")
+                log.error("background_task_died", task=name, error=repr(error))
+                raise StartupError(f"{name} stopped unexpectedly: {error!r}")
+            await stopper  # nothing runs in the background (a web-only SQLite replica)
         finally:
             stopper.cancel()
             await self.stop()
+
+
+def _failed(task: asyncio.Task[None]) -> bool:
+    return task.done() and not task.cancelled() and task.exception() is not None
+
+
+def _first_error(supervisor: asyncio.Task[None]) -> BaseException | None:
+    """The error that ended the TaskGroup (the first of its group, if several)."""
+    if not supervisor.done() or supervisor.cancelled():
+        return None
+    error = supervisor.exception()
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
 
 
 async def serve(settings: Settings) -> None:

@@ -18,7 +18,8 @@ from connector.app import Daemon
 from connector.domain.lifecycle import OrderState
 from connector.domain.records import OrderRecord
 from connector.rxscale.client import RxScaleClient
-from connector.sandbox.empower_server import EmpowerSandbox, FulfilmentScript, WebhookTarget
+from connector.sandbox.empower_records import FulfilmentScript, WebhookTarget
+from connector.sandbox.empower_server import EmpowerSandbox
 from connector.sandbox.ratelimit import SlidingWindowLimit
 from connector.sandbox.runner import RunningSandbox, listening_socket, start_sandbox, url_of
 from connector.sandbox.rxscale_server import EVENT_TYPES, RxScaleSandbox

@@ -9,15 +9,16 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from connector.commands.output import EXIT_FAILED, EXIT_OK
+from connector.domain.rxscale import RxScaleEventType
 from connector.empower.client import EmpowerClient
 from connector.rxscale.client import RxScaleClient
-from connector.rxscale.webhook import RxScaleEvent
 from connector.settings import Settings
 from connector.store.database import Database
 from connector.store.migrate import current_revisions, head_revisions
+from connector.wiring import empower_client, rxscale_client
 
 # Without these the connector never hears of new orders or cancellations.
-REQUIRED_EVENTS = (RxScaleEvent.ORDER_CREATED, RxScaleEvent.ORDER_UPDATED)
+REQUIRED_EVENTS = (RxScaleEventType.ORDER_CREATED, RxScaleEventType.ORDER_UPDATED)
 
 
 @dataclass(frozen=True)
@@ -37,17 +38,7 @@ def add_parser(commands: Any) -> None:
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     checks = [Check("configuration", True, "every setting is valid")]
     checks.append(await _attempt("database", lambda: _database(settings)))
-    rxscale = RxScaleClient(
-        settings.rxscale.base_url,
-        settings.rxscale.api_key.get_secret_value(),
-        pharmacy_uid=settings.rxscale.pharmacy_uid,
-        timeout_seconds=settings.rxscale.timeout_seconds,
-    )
-    empower = EmpowerClient(
-        settings.empower.base_url,
-        settings.empower.api_key.get_secret_value(),
-        timeout_seconds=settings.empower.timeout_seconds,
-    )
+    rxscale, empower = rxscale_client(settings), empower_client(settings)
     try:
         checks.append(await _attempt("rxscale api", lambda: _rxscale_health(rxscale)))
         checks.append(await _attempt("rxscale webhooks", lambda: _subscriptions(rxscale, settings)))
@@ -104,7 +95,7 @@ async def _subscriptions(client: RxScaleClient, settings: Settings) -> Check:
     subscribed = {s.notification_type for s in await client.list_webhooks()}
     needed = list(REQUIRED_EVENTS)
     if settings.stock.sync_interval_seconds:
-        needed.append(RxScaleEvent.SKU_STOCK_UPDATED)
+        needed.append(RxScaleEventType.SKU_STOCK_UPDATED)
     missing = [event.value for event in needed if event.value not in subscribed]
     if missing:
         return Check(

@@ -10,7 +10,7 @@ from connector.commands.output import EXIT_OK, json_lines, refuse
 from connector.domain.clock import SystemClock
 from connector.domain.lifecycle import OrderState
 from connector.domain.records import OrderHistoryRow, OrderRecord
-from connector.pipeline.operator import NotRerunnable, rerun_order
+from connector.receive.operator import NotRerunnable, rerun_order
 from connector.settings import StorageSettings
 from connector.store import orders
 from connector.store.database import Database

@@ -8,11 +8,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from connector.commands.output import EXIT_OK, json_lines, print_table, refuse
 from connector.domain.errors import PartnerError
+from connector.domain.rxscale import RxScaleEventType
 from connector.rxscale.client import RxScaleClient, WebhookSubscription
-from connector.rxscale.webhook import RxScaleEvent
 from connector.settings import RxScaleAccess, check_upstream_url
 
-EVENTS = [event.value for event in RxScaleEvent]
+EVENTS = [event.value for event in RxScaleEventType]
 PATH = "/webhooks/rxscale"
 
 

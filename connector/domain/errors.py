@@ -68,6 +68,13 @@ class RateLimitedError(TransientError):
         self.retry_after = retry_after
 
 
+class UnreadableResponse(TransientError):
+    """A success status whose body is not what the contract says. Retried like any
+    transient failure, for either partner: a create answered unreadably may still have
+    taken effect, and a proxy's error page can pass for a success. A lasting contract
+    change shows as a dead job with this message."""
+
+
 class PermanentError(PartnerError):
     """Retrying the same request cannot succeed: 4xx other than 408 and 429."""
 
@@ -91,33 +98,3 @@ class RetryLater(Exception):
 class MalformedDelivery(ValueError):
     """A webhook body that is not what the partner's contract says. The message names the
     problem and never echoes the body, which may carry patient data."""
-
-
-def error_for_status(
-    partner: Partner,
-    operation: str,
-    status: int,
-    message: str,
-    *,
-    retry_after: float | None = None,
-    request_id: str | None = None,
-) -> PartnerError:
-    """The one mapping from a partner's HTTP status to our error types."""
-    if status == 429:
-        return RateLimitedError(
-            partner, operation, message, retry_after=retry_after, request_id=request_id
-        )
-    kind: type[PartnerError]
-    if status in (401, 403):
-        kind = AuthError
-    elif status == 404:
-        kind = NotFoundError
-    elif status == 409:
-        kind = ConflictError
-    elif status == 408 or status >= 500:
-        kind = TransientError
-    elif 400 <= status < 500:
-        kind = PermanentError
-    else:
-        kind, message = TransientError, f"unexpected HTTP {status}: {message}"
-    return kind(partner, operation, message, status=status, request_id=request_id)

@@ -14,7 +14,7 @@ class JobKind(StrEnum):
     ACCEPT_ORDER = "accept_order"  # fetch the order; RxScale `pending review`
     PLACE_ORDER = "place_order"  # patient, prescriptions and order at Empower
     MARK_IN_PROGRESS = "mark_in_progress"  # RxScale `in-progress`
-    EMPOWER_EVENT = "empower_event"  # apply one Empower webhook to its order
+    EMPOWER_NEWS = "empower_news"  # apply one piece of Empower news to its order
     HOLD_ORDER = "hold_order"  # RxScale `on-hold` with the reason
     CANCEL_ORDER = "cancel_order"  # RxScale cancelled it: cancel at Empower, or never place
     RECONCILE = "reconcile"  # look for what webhooks never told us

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+from connector.domain.jobs import JobKind
+
 
 class OrderState(StrEnum):
     RECEIVED = "received"  # new-order webhook recorded; nothing fetched yet
@@ -52,34 +54,42 @@ class RxScaleStatus(StrEnum):
 
 S = OrderState
 E = OrderEvent
+K = JobKind
 
-TRANSITIONS: Final[dict[tuple[OrderState, OrderEvent], OrderState]] = {
-    (S.RECEIVED, E.ACCEPT): S.ACCEPTED,
-    (S.ACCEPTED, E.PLACE): S.PLACED,
-    (S.PLACED, E.START): S.IN_PROGRESS,
-    (S.IN_PROGRESS, E.SHIP): S.READY_FOR_PICKUP,
-    (S.IN_PROGRESS, E.COMPLETE): S.COMPLETED,
-    (S.READY_FOR_PICKUP, E.COMPLETE): S.COMPLETED,
-    (S.COMPLETED, E.DELIVER): S.DELIVERED,
-    (S.RECEIVED, E.REJECT): S.REJECTED,
-    (S.ACCEPTED, E.REJECT): S.REJECTED,
-    (S.PLACED, E.REJECT): S.REJECTED,
-    (S.IN_PROGRESS, E.REJECT): S.REJECTED,
-    (S.REJECTED, E.HOLD): S.ON_HOLD,
-    (S.ON_HOLD, E.RETRY): S.RECEIVED,
+# Every move an order may make: (state, event) -> (next state, the job that event calls
+# for next, if any). With the job kinds in `connector.domain.jobs`, this is the workflow.
+TRANSITIONS: Final[dict[tuple[OrderState, OrderEvent], tuple[OrderState, JobKind | None]]] = {
+    (S.RECEIVED, E.ACCEPT): (S.ACCEPTED, K.PLACE_ORDER),
+    (S.ACCEPTED, E.PLACE): (S.PLACED, K.MARK_IN_PROGRESS),
+    (S.PLACED, E.START): (S.IN_PROGRESS, None),
+    (S.IN_PROGRESS, E.SHIP): (S.READY_FOR_PICKUP, None),
+    (S.IN_PROGRESS, E.COMPLETE): (S.COMPLETED, None),
+    (S.READY_FOR_PICKUP, E.COMPLETE): (S.COMPLETED, None),
+    (S.COMPLETED, E.DELIVER): (S.DELIVERED, None),
+    (S.RECEIVED, E.REJECT): (S.REJECTED, K.HOLD_ORDER),
+    (S.ACCEPTED, E.REJECT): (S.REJECTED, K.HOLD_ORDER),
+    (S.PLACED, E.REJECT): (S.REJECTED, K.HOLD_ORDER),
+    (S.IN_PROGRESS, E.REJECT): (S.REJECTED, K.HOLD_ORDER),
+    (S.REJECTED, E.HOLD): (S.ON_HOLD, None),
+    # An operator's re-run starts intake again, in the next placement generation.
+    (S.ON_HOLD, E.RETRY): (S.RECEIVED, K.ACCEPT_ORDER),
     # Cancelled before anything shipped. For a placed order the cancellation is applied
     # only after Empower confirmed it.
-    (S.RECEIVED, E.CANCEL): S.CANCELLED,
-    (S.ACCEPTED, E.CANCEL): S.CANCELLED,
-    (S.PLACED, E.CANCEL): S.CANCELLED,
-    (S.IN_PROGRESS, E.CANCEL): S.CANCELLED,
-    (S.REJECTED, E.CANCEL): S.CANCELLED,
-    (S.ON_HOLD, E.CANCEL): S.CANCELLED,
+    (S.RECEIVED, E.CANCEL): (S.CANCELLED, None),
+    (S.ACCEPTED, E.CANCEL): (S.CANCELLED, None),
+    (S.PLACED, E.CANCEL): (S.CANCELLED, None),
+    (S.IN_PROGRESS, E.CANCEL): (S.CANCELLED, None),
+    (S.REJECTED, E.CANCEL): (S.CANCELLED, None),
+    (S.ON_HOLD, E.CANCEL): (S.CANCELLED, None),
 }
 
 # Nothing more happens to these by itself (an on-hold order waits for a person).
 TERMINAL_STATES: Final[frozenset[OrderState]] = frozenset({S.DELIVERED, S.CANCELLED})
 AT_REST_STATES: Final[frozenset[OrderState]] = TERMINAL_STATES | {S.ON_HOLD}
+# Nothing was sent to Empower (or it refused it): a cancellation needs no call there.
+NOT_PLACED: Final[frozenset[OrderState]] = frozenset(
+    {S.RECEIVED, S.ACCEPTED, S.REJECTED, S.ON_HOLD}
+)
 # Placed at Empower and not yet shipped: cancellable there.
 CANCELLABLE_AT_EMPOWER: Final[frozenset[OrderState]] = frozenset({S.PLACED, S.IN_PROGRESS})
 # Placed and waiting for Empower's news (reconciliation asks after these).
@@ -115,14 +125,25 @@ class Transition:
     before: OrderState
     event: OrderEvent
     after: OrderState
+    follow_up: JobKind | None = None
 
 
 def apply(state: OrderState, event: OrderEvent) -> Transition:
     """The one place that decides whether an order may move, and where to."""
-    after = TRANSITIONS.get((state, event))
-    if after is None:
+    move = TRANSITIONS.get((state, event))
+    if move is None:
         raise InvalidTransition(state, event)
-    return Transition(before=state, event=event, after=after)
+    after, follow_up = move
+    return Transition(before=state, event=event, after=after, follow_up=follow_up)
+
+
+def apply_all(state: OrderState, events: tuple[OrderEvent, ...]) -> tuple[Transition, ...]:
+    """Several events in a row, each from where the previous one left the order."""
+    transitions: list[Transition] = []
+    for event in events:
+        transitions.append(apply(state, event))
+        state = transitions[-1].after
+    return tuple(transitions)
 
 
 def can_apply(state: OrderState, event: OrderEvent) -> bool:

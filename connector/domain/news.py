@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, assert_never
+from typing import assert_never
 
 from connector.domain.empower import EmpowerOrder, EmpowerOrderStatus, ShipmentStatus, Tracking
-from connector.domain.jobs import JsonObject
 from connector.domain.lifecycle import OrderState
 
 
@@ -41,6 +40,13 @@ class PrescriptionNews:
 EmpowerNews = ShipmentNews | OrderNews | PrescriptionNews
 
 
+@dataclass(frozen=True, slots=True)
+class UnknownNews:
+    """A callback type the connector does not know: acknowledged, recorded, logged."""
+
+    callback_type: str
+
+
 def news_request_id(news: EmpowerNews) -> str | None:
     match news:
         case ShipmentNews() | OrderNews():
@@ -49,77 +55,6 @@ def news_request_id(news: EmpowerNews) -> str | None:
             return None
         case _:
             assert_never(news)
-
-
-def news_to_payload(news: EmpowerNews) -> JsonObject:
-    """The job payload for one event: ids, statuses and tracking, never patient data."""
-    match news:
-        case ShipmentNews():
-            return {
-                "type": "shipment",
-                "request_id": news.request_id,
-                "status": news.status,
-                "tracking_number": news.tracking.tracking_number if news.tracking else None,
-                "carrier": news.tracking.carrier if news.tracking else None,
-                "tracking_url": news.tracking.tracking_url if news.tracking else None,
-                "message": news.message,
-            }
-        case OrderNews():
-            return {
-                "type": "order",
-                "request_id": news.request_id,
-                "succeeded": news.succeeded,
-                "status": news.status,
-                "code": news.code,
-                "message": news.message,
-            }
-        case PrescriptionNews():
-            return {
-                "type": "prescription",
-                "prescription_token": news.prescription_token,
-                "patient_token": news.patient_token,
-            }
-        case _:
-            assert_never(news)
-
-
-def news_from_payload(payload: JsonObject) -> EmpowerNews:
-    kind = payload.get("type")
-    if kind == "shipment":
-        number = _opt_str(payload.get("tracking_number"))
-        tracking = (
-            Tracking(
-                tracking_number=number,
-                carrier=_opt_str(payload.get("carrier")),
-                tracking_url=_opt_str(payload.get("tracking_url")),
-            )
-            if number
-            else None
-        )
-        return ShipmentNews(
-            request_id=str(payload["request_id"]),
-            status=str(payload["status"]),
-            tracking=tracking,
-            message=str(payload.get("message") or ""),
-        )
-    if kind == "order":
-        return OrderNews(
-            request_id=str(payload["request_id"]),
-            succeeded=bool(payload["succeeded"]),
-            status=_opt_str(payload.get("status")),
-            code=_opt_str(payload.get("code")),
-            message=str(payload.get("message") or ""),
-        )
-    if kind == "prescription":
-        return PrescriptionNews(
-            prescription_token=str(payload["prescription_token"]),
-            patient_token=_opt_str(payload.get("patient_token")),
-        )
-    raise ValueError(f"unknown news type {kind!r}")
-
-
-def _opt_str(value: Any) -> str | None:
-    return str(value) if value not in (None, "") else None
 
 
 # --- what shipment news means ----------------------------------------------------------

@@ -1,12 +1,28 @@
-"""Empower's JSON (the contract in CONTRACT.md section 2, mostly assumed), as pydantic
-models shared by the client and the sandbox server."""
+"""Empower's JSON (mostly assumed: docs/partners.md) as pydantic models, each with its way
+to or from domain values.
+
+Unknown fields in answers are ignored, never rejected. Validation errors never echo their
+input, and patient fields stay out of `repr`: both can end up in logs.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
+from connector.domain.empower import (
+    Document,
+    EmpowerOrder,
+    OrderRequest,
+    PatientRequest,
+    PlacedOrder,
+    PostalAddress,
+    PrescriptionRequest,
+    Shipment,
+    Tracking,
+)
+from connector.domain.stock import ProductAvailability
 from connector.partner.wire import WireModel
 
 TOKEN = Field(min_length=1, max_length=255)
@@ -15,7 +31,7 @@ TOKEN = Field(min_length=1, max_length=255)
 # --- requests -----------------------------------------------------------------------------
 
 
-class AddressIn(WireModel):
+class AddressModel(WireModel):
     line1: str = Field(min_length=1, repr=False)
     line2: str | None = Field(default=None, repr=False)
     city: str = Field(min_length=1, repr=False)
@@ -23,76 +39,112 @@ class AddressIn(WireModel):
     zip: str = Field(min_length=1, repr=False)
     country: str = Field(min_length=1, repr=False)
 
+    @classmethod
+    def from_domain(cls, address: PostalAddress | None) -> AddressModel | None:
+        if address is None:
+            return None
+        return cls(
+            line1=address.line1,
+            line2=address.line2 or None,
+            city=address.city,
+            state=address.state or None,
+            zip=address.zip,
+            country=address.country,
+        )
 
-class PatientIn(WireModel):
+
+class PatientModel(WireModel):
     external_id: str = TOKEN
     first_name: str = Field(min_length=1, repr=False)
     last_name: str = Field(min_length=1, repr=False)
     date_of_birth: str = Field(min_length=1, repr=False)
     email: str | None = Field(default=None, repr=False)
     phone: str | None = Field(default=None, repr=False)
-    address: AddressIn | None = Field(default=None, repr=False)
+    address: AddressModel | None = Field(default=None, repr=False)
+
+    @classmethod
+    def from_domain(cls, request: PatientRequest) -> PatientModel:
+        return cls(
+            external_id=request.external_id,
+            first_name=request.first_name,
+            last_name=request.last_name,
+            date_of_birth=request.date_of_birth,
+            email=request.email or None,
+            address=AddressModel.from_domain(request.address),
+        )
 
 
-class PrescriberIn(WireModel):
+class PrescriberModel(WireModel):
     name: str = Field(min_length=1)
     npi: str | None = None
 
 
-class MedicationIn(WireModel):
+class MedicationModel(WireModel):
     product_id: str = Field(min_length=1)
     quantity: int = Field(ge=1)
 
 
-class DocumentIn(WireModel):
+class DocumentModel(WireModel):
     filename: str = Field(repr=False)
     content_base64: str = Field(repr=False)
 
+    @classmethod
+    def from_domain(cls, document: Document | None) -> DocumentModel | None:
+        if document is None:
+            return None
+        return cls(filename=document.filename, content_base64=document.content_base64)
 
-class PrescriptionIn(WireModel):
+
+class PrescriptionModel(WireModel):
     external_id: str = TOKEN
     patient_token: str = TOKEN
-    prescriber: PrescriberIn
-    medication: MedicationIn
-    document: DocumentIn | None = Field(default=None, repr=False)
+    prescriber: PrescriberModel
+    medication: MedicationModel
+    document: DocumentModel | None = Field(default=None, repr=False)
+
+    @classmethod
+    def from_domain(cls, request: PrescriptionRequest, patient_token: str) -> PrescriptionModel:
+        return cls(
+            external_id=request.external_id,
+            patient_token=patient_token,
+            prescriber=PrescriberModel(name=request.prescriber.name, npi=request.prescriber.npi),
+            medication=MedicationModel(product_id=request.product_id, quantity=request.quantity),
+            document=DocumentModel.from_domain(request.document),
+        )
 
 
-class OrderIn(WireModel):
+class NewOrderModel(WireModel):
     external_order_id: str = TOKEN
     patient_token: str = TOKEN
-    prescription_tokens: list[str] = Field(default_factory=list)
-    # The introduction's example sends one token under this name; both are accepted.
-    prescription_token: str | None = None
+    prescription_tokens: list[str] = Field(min_length=1)
     shipping_method: str = Field(min_length=1)
-    shipping_address: AddressIn | None = Field(default=None, repr=False)
+    shipping_address: AddressModel | None = Field(default=None, repr=False)
 
-    @model_validator(mode="after")
-    def _has_a_prescription(self) -> OrderIn:
-        if not self.prescription_tokens and not self.prescription_token:
-            raise ValueError("prescription_tokens must name at least one prescription")
-        return self
-
-    def all_prescription_tokens(self) -> list[str]:
-        tokens = list(self.prescription_tokens)
-        if self.prescription_token and self.prescription_token not in tokens:
-            tokens.append(self.prescription_token)
-        return tokens
+    @classmethod
+    def from_domain(cls, request: OrderRequest) -> NewOrderModel:
+        return cls(
+            external_order_id=request.external_order_id,
+            patient_token=request.patient_token,
+            prescription_tokens=list(request.prescription_tokens),
+            shipping_method=request.shipping_method,
+            shipping_address=AddressModel.from_domain(request.shipping_address),
+        )
 
 
 # --- responses ----------------------------------------------------------------------------
 
 
-class MetaOut(WireModel):
+class MetaModel(WireModel):
     request_id: str | None = None
     timestamp: int | str | None = None
 
 
-class EnvelopeOut(WireModel):
+class EnvelopeModel(WireModel):
     status: str
     code: int | None = None
     data: Any = None
     error: str | dict[str, Any] | None = None
-    meta: MetaOut = Field(default_factory=MetaOut)
+    meta: MetaModel = Field(default_factory=MetaModel)
 
     def error_message(self) -> str:
         if isinstance(self.error, dict):
@@ -100,50 +152,73 @@ class EnvelopeOut(WireModel):
         return self.error or "no error message"
 
 
-class PatientOut(WireModel):
+class CreatedPatientModel(WireModel):
     patient_token: str = TOKEN
 
 
-class PrescriptionOut(WireModel):
+class CreatedPrescriptionModel(WireModel):
     prescription_token: str = TOKEN
 
 
-class PlacedOrderOut(WireModel):
+class PlacedOrderModel(WireModel):
     order_id: str = TOKEN
     request_id: str = TOKEN
     status: str
 
+    def to_domain(self) -> PlacedOrder:
+        return PlacedOrder(order_id=self.order_id, request_id=self.request_id, status=self.status)
 
-class ShipmentOut(WireModel):
+
+class ShipmentModel(WireModel):
     status: str
     carrier: str | None = None
     tracking_number: str | None = None
     tracking_url: str | None = None
 
+    def to_domain(self) -> Shipment:
+        tracking = (
+            Tracking(self.tracking_number, self.carrier, self.tracking_url)
+            if self.tracking_number
+            else None
+        )
+        return Shipment(status=self.status, tracking=tracking)
 
-class OrderOut(WireModel):
+
+class OrderModel(WireModel):
     order_id: str = TOKEN
     request_id: str = TOKEN
     external_order_id: str
     status: str
-    shipments: list[ShipmentOut] = Field(default_factory=list)
+    shipments: list[ShipmentModel] = Field(default_factory=list)
+
+    def to_domain(self) -> EmpowerOrder:
+        return EmpowerOrder(
+            order_id=self.order_id,
+            request_id=self.request_id,
+            external_order_id=self.external_order_id,
+            status=self.status,
+            shipments=tuple(shipment.to_domain() for shipment in self.shipments),
+        )
 
 
-class CancelledOut(WireModel):
+class CancelledModel(WireModel):
     status: str
 
 
-class ProductOut(WireModel):
+class ProductModel(WireModel):
     product_id: str
     name: str = ""
     in_stock: bool = False
     quantity_available: int = 0
 
+    def to_domain(self) -> ProductAvailability:
+        return ProductAvailability(self.product_id, self.in_stock, self.quantity_available)
+
 
 # --- webhooks ----------------------------------------------------------------------------
 
 
-class RequestEventIn(WireModel):
+class RequestEventModel(WireModel):
     """A request event: the outcome of something we asked for, by its request_id."""
 
     request_id: str = TOKEN
@@ -153,27 +228,26 @@ class RequestEventIn(WireModel):
     details: dict[str, Any]
 
 
-class ShipmentDetailsIn(WireModel):
+class ShipmentDetailsModel(WireModel):
     status: str = Field(min_length=1)
     message: str = ""
     tracking_number: str | None = None
     carrier: str | None = None
     tracking_url: str | None = None
 
+    def tracking(self) -> Tracking | None:
+        if not self.tracking_number:
+            return None
+        return Tracking(self.tracking_number, self.carrier, self.tracking_url)
 
-class OrderDetailsIn(WireModel):
+
+class OrderDetailsModel(WireModel):
     status: str | None = None
     code: str | None = None
     message: str = ""
 
 
-class NotifyRxEventIn(WireModel):
-    timestamp: int | str | None = None
-    callback_type: str
-    details: NotifyRxDetailsIn
-
-
-class NotifyRxDetailsIn(WireModel):
+class NotifyRxDetailsModel(WireModel):
     prescription_token: str = TOKEN
     patient_token: str | None = None
     # Names of a medication and a prescriber: read, never kept.
@@ -181,4 +255,7 @@ class NotifyRxDetailsIn(WireModel):
     prescriber: str | None = Field(default=None, repr=False)
 
 
-NotifyRxEventIn.model_rebuild()
+class NotifyRxEventModel(WireModel):
+    timestamp: int | str | None = None
+    callback_type: str
+    details: NotifyRxDetailsModel

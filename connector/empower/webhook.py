@@ -1,4 +1,4 @@
-"""Authenticating and reading Empower's webhook deliveries."""
+"""Authenticating Empower's webhook deliveries and reading them into domain values."""
 
 from __future__ import annotations
 
@@ -6,17 +6,21 @@ import base64
 import binascii
 import hmac
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 
-from connector.domain.empower import Tracking
 from connector.domain.errors import MalformedDelivery
-from connector.domain.news import EmpowerNews, OrderNews, PrescriptionNews, ShipmentNews
+from connector.domain.news import (
+    EmpowerNews,
+    OrderNews,
+    PrescriptionNews,
+    ShipmentNews,
+    UnknownNews,
+)
 from connector.empower.models import (
-    NotifyRxEventIn,
-    OrderDetailsIn,
-    RequestEventIn,
-    ShipmentDetailsIn,
+    NotifyRxEventModel,
+    OrderDetailsModel,
+    RequestEventModel,
+    ShipmentDetailsModel,
 )
 from connector.partner.wire import load_json_object, validate_delivery
 
@@ -52,45 +56,29 @@ def is_authorized(header: str | None, keys: Sequence[str]) -> bool:
     return matched
 
 
-@dataclass(frozen=True, slots=True)
-class UnknownCallback:
-    """A callback type the connector does not know: acknowledged, recorded, logged."""
-
-    callback_type: str
-
-
-def parse_event(body: bytes) -> EmpowerNews | UnknownCallback:
+def parse_event(body: bytes) -> EmpowerNews | UnknownNews:
     document = load_json_object(body)
     callback_type = document.get("callback_type")
     if not isinstance(callback_type, str) or not callback_type:
         raise MalformedDelivery("callback_type is missing")
     if callback_type == CallbackType.NOTIFY_RX:
-        notify = validate_delivery(NotifyRxEventIn, document)
+        notify = validate_delivery(NotifyRxEventModel, document)
         return PrescriptionNews(
             prescription_token=notify.details.prescription_token,
             patient_token=notify.details.patient_token,
         )
     if callback_type == CallbackType.SHIPMENT:
-        event = validate_delivery(RequestEventIn, document)
-        shipment = validate_delivery(ShipmentDetailsIn, event.details, where="details")
-        tracking = (
-            Tracking(
-                tracking_number=shipment.tracking_number,
-                carrier=shipment.carrier,
-                tracking_url=shipment.tracking_url,
-            )
-            if shipment.tracking_number
-            else None
-        )
+        event = validate_delivery(RequestEventModel, document)
+        shipment = validate_delivery(ShipmentDetailsModel, event.details, where="details")
         return ShipmentNews(
             request_id=event.request_id,
             status=shipment.status.upper(),
-            tracking=tracking,
+            tracking=shipment.tracking(),
             message=shipment.message,
         )
     if callback_type == CallbackType.ORDER:
-        event = validate_delivery(RequestEventIn, document)
-        order = validate_delivery(OrderDetailsIn, event.details, where="details")
+        event = validate_delivery(RequestEventModel, document)
+        order = validate_delivery(OrderDetailsModel, event.details, where="details")
         return OrderNews(
             request_id=event.request_id,
             succeeded=event.status.lower() != "error",
@@ -98,4 +86,4 @@ def parse_event(body: bytes) -> EmpowerNews | UnknownCallback:
             code=order.code,
             message=order.message,
         )
-    return UnknownCallback(callback_type[:64])
+    return UnknownNews(callback_type[:64])

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import aiohttp
 import structlog
@@ -23,6 +24,11 @@ from connector.domain.errors import Partner, TransientError
 USER_AGENT = f"rxscale-empower-connector/{__version__}"
 
 log = structlog.get_logger("connector.partner")
+
+
+def path_segment(value: str) -> str:
+    """An id made safe as one segment of a URL path (a `/` in it cannot change the route)."""
+    return quote(value, safe="")
 
 
 class RequestObserver(Protocol):

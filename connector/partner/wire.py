@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from connector.domain.errors import MalformedDelivery
+from connector.domain.errors import MalformedDelivery, Partner, UnreadableResponse
 
 
 class WireModel(BaseModel):
@@ -33,6 +33,18 @@ def describe_validation_error(error: ValidationError, *, where: str = "") -> str
             location = f"{where}.{location}" if location else where
         problems.append(f"{location or 'body'}: {item['msg']}")
     return "; ".join(problems)
+
+
+def read_response(partner: Partner, operation: str, document: object, model: type[M]) -> M:
+    """Part of a partner's answer as `model`, or `UnreadableResponse` naming what is wrong."""
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        raise unreadable(partner, operation, describe_validation_error(exc)) from exc
+
+
+def unreadable(partner: Partner, operation: str, problem: str) -> UnreadableResponse:
+    return UnreadableResponse(partner, operation, f"unreadable response: {problem}")
 
 
 def validate_delivery(model: type[M], document: object, *, where: str = "") -> M:

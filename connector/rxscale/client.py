@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 from pydantic import BaseModel, ValidationError
 
 from connector.domain.empower import Tracking
-from connector.domain.errors import Partner, PermanentError, error_for_status
+from connector.domain.errors import Partner
 from connector.domain.lifecycle import RxScaleStatus
 from connector.domain.order import OrderPage, PharmacyOrder
-from connector.domain.retry import parse_retry_after
 from connector.domain.stock import PharmacySku
-from connector.partner.http import HttpReply, Limiter, PartnerHttp, RequestObserver
-from connector.partner.wire import describe_validation_error
+from connector.partner.errors import error_for_reply
+from connector.partner.http import HttpReply, Limiter, PartnerHttp, RequestObserver, path_segment
+from connector.partner.wire import read_response
 from connector.rxscale.models import (
     CompleteOrderModel,
     ErrorModel,
@@ -78,7 +76,7 @@ class RxScaleClient:
         await self._call("health", "GET", "/health/")
 
     async def get_order(self, uid: str) -> PharmacyOrder:
-        reply = await self._call("get_order", "GET", f"/pharmacy_orders/{_segment(uid)}")
+        reply = await self._call("get_order", "GET", f"/pharmacy_orders/{path_segment(uid)}")
         return self._parse("get_order", reply, PharmacyOrderModel).to_domain()
 
     async def list_orders(
@@ -100,25 +98,20 @@ class RxScaleClient:
             raise ValueError("`completed` is reached through complete_order, never set")
         if status is RxScaleStatus.ON_HOLD and not (comment and comment.strip()):
             raise ValueError("RxScale requires a non-blank comment for on-hold")
-        body = StatusUpdateModel(status=status.value, comment=comment)
+        body = StatusUpdateModel.from_domain(status, comment)
         await self._call(
             "set_status",
             "PATCH",
-            f"/pharmacy_orders/{_segment(uid)}/status",
+            f"/pharmacy_orders/{path_segment(uid)}/status",
             json_body=body.model_dump(exclude_none=True),
         )
 
     async def complete_order(self, uid: str, tracking: Tracking) -> None:
-        body = CompleteOrderModel(
-            tracking_number=tracking.tracking_number,
-            tracking_url=tracking.tracking_url,
-            carrier=tracking.carrier,
-        )
         await self._call(
             "complete_order",
             "PATCH",
-            f"/pharmacy_orders/{_segment(uid)}/complete_order",
-            json_body=body.model_dump(exclude_none=True),
+            f"/pharmacy_orders/{path_segment(uid)}/complete_order",
+            json_body=CompleteOrderModel.from_domain(tracking).model_dump(exclude_none=True),
         )
 
     async def list_skus(self, *, page: int = 0, limit: int = MAX_PAGE_SIZE) -> SkuPage:
@@ -126,7 +119,7 @@ class RxScaleClient:
         reply = await self._call("list_skus", "GET", "/pharmacy_skus/", params=params)
         parsed = self._parse("list_skus", reply, PageModel[PharmacySkuModel])
         return SkuPage(
-            skus=tuple(PharmacySku(s.uid, s.external_id, s.stock) for s in parsed.data),
+            skus=tuple(sku.to_domain() for sku in parsed.data),
             total=parsed.totalRegistries,
             pages=parsed.totalPages,
         )
@@ -135,7 +128,7 @@ class RxScaleClient:
         await self._call(
             "set_stock",
             "PATCH",
-            f"/pharmacy_skus/{_segment(sku_uid)}/stock",
+            f"/pharmacy_skus/{path_segment(sku_uid)}/stock",
             json_body=StockUpdateModel(stock=stock).model_dump(),
         )
 
@@ -143,11 +136,12 @@ class RxScaleClient:
         reply = await self._call("list_webhooks", "GET", "/webhooks/")
         document = reply.json()
         items = document.get("data", []) if isinstance(document, dict) else document
-        try:
-            models = [WebhookSubscriptionModel.model_validate(item) for item in items or []]
-        except ValidationError as exc:
-            raise self._unreadable("list_webhooks", exc) from exc
-        return [_subscription(model) for model in models]
+        return [
+            _subscription(
+                read_response(Partner.RXSCALE, "list_webhooks", item, WebhookSubscriptionModel)
+            )
+            for item in items or []
+        ]
 
     async def create_webhook(self, target: str, notification_type: str) -> WebhookSubscription:
         body = NewWebhookSubscriptionModel(target=target, notification_type=notification_type)
@@ -157,7 +151,7 @@ class RxScaleClient:
         return _subscription(self._parse("create_webhook", reply, WebhookSubscriptionModel))
 
     async def delete_webhook(self, uid: str) -> None:
-        await self._call("delete_webhook", "DELETE", f"/webhooks/{_segment(uid)}")
+        await self._call("delete_webhook", "DELETE", f"/webhooks/{path_segment(uid)}")
 
     async def _call(
         self,
@@ -176,31 +170,11 @@ class RxScaleClient:
         )
         if 200 <= reply.status < 300:
             return reply
-        raise error_for_status(
-            Partner.RXSCALE,
-            operation,
-            reply.status,
-            _error_message(reply),
-            retry_after=parse_retry_after(reply.headers.get("Retry-After"), datetime.now(UTC)),
-        )
-
-    def _parse(self, operation: str, reply: HttpReply, model: type[M]) -> M:
-        try:
-            return model.model_validate_json(reply.body)
-        except ValidationError as exc:
-            raise self._unreadable(operation, exc) from exc
+        raise error_for_reply(Partner.RXSCALE, operation, reply, _error_message(reply))
 
     @staticmethod
-    def _unreadable(operation: str, error: ValidationError) -> PermanentError:
-        return PermanentError(
-            Partner.RXSCALE,
-            operation,
-            f"unreadable response: {describe_validation_error(error)}",
-        )
-
-
-def _segment(value: str) -> str:
-    return quote(value, safe="")
+    def _parse(operation: str, reply: HttpReply, model: type[M]) -> M:
+        return read_response(Partner.RXSCALE, operation, reply.json(), model)
 
 
 def _error_message(reply: HttpReply) -> str:

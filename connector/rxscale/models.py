@@ -1,4 +1,4 @@
-"""RxScale's JSON, as pydantic models shared by the client and the sandbox server.
+"""RxScale's JSON as pydantic models, each with its way to or from domain values.
 
 Unknown fields are ignored, never rejected. Validation errors never echo their input, and
 patient fields stay out of `repr`: both can end up in logs.
@@ -10,6 +10,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import Field
 
+from connector.domain.empower import Tracking
+from connector.domain.lifecycle import RxScaleStatus
 from connector.domain.order import (
     Address,
     Doctor,
@@ -18,6 +20,7 @@ from connector.domain.order import (
     PharmacyOrder,
     PrescriptionFile,
 )
+from connector.domain.stock import PharmacySku
 from connector.partner.wire import WireModel
 
 UID = Field(min_length=1, max_length=255)
@@ -177,6 +180,9 @@ class PharmacySkuModel(WireModel):
     stock: int | None = None
     sku: SkuModel | None = None
 
+    def to_domain(self) -> PharmacySku:
+        return PharmacySku(self.uid, self.external_id, self.stock)
+
 
 T = TypeVar("T")
 
@@ -210,6 +216,10 @@ class StatusUpdateModel(WireModel):
     status: str = Field(min_length=1)
     comment: str | None = None
 
+    @classmethod
+    def from_domain(cls, status: RxScaleStatus, comment: str | None) -> StatusUpdateModel:
+        return cls(status=status.value, comment=comment)
+
 
 class CompleteOrderModel(WireModel):
     """The `complete_order` body, assumed in CONTRACT.md: the docs do not show it."""
@@ -217,6 +227,14 @@ class CompleteOrderModel(WireModel):
     tracking_number: str | None = None
     tracking_url: str | None = None
     carrier: str | None = None
+
+    @classmethod
+    def from_domain(cls, tracking: Tracking) -> CompleteOrderModel:
+        return cls(
+            tracking_number=tracking.tracking_number,
+            tracking_url=tracking.tracking_url,
+            carrier=tracking.carrier,
+        )
 
 
 class StockUpdateModel(WireModel):

@@ -1,22 +1,15 @@
-"""Verifying and reading RxScale's webhook deliveries."""
+"""Verifying RxScale's webhook deliveries and reading them into domain values."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 
 from connector.domain.errors import MalformedDelivery
+from connector.domain.rxscale import RxScaleNews
 from connector.partner.wire import load_json_object, validate_delivery
 from connector.rxscale.models import WebhookEnvelopeModel
-
-
-class RxScaleEvent(StrEnum):
-    ORDER_CREATED = "pharmacy_order_created"
-    ORDER_UPDATED = "pharmacy_order_updated"
-    SKU_STOCK_UPDATED = "pharmacy_sku_stock_updated"
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -40,29 +33,14 @@ def verify_signature(body: bytes, signature: str | None, secrets: Sequence[str])
     return matched
 
 
-@dataclass(frozen=True, slots=True)
-class RxScaleDelivery:
-    event_type: str
-    timestamp: int
-    subject_uid: str
-    status: str | None
-
-    def dedupe_parts(self) -> tuple[str, ...]:
-        """RxScale's documented key, plus the status so two changes in a second differ."""
-        parts = (self.event_type, str(self.timestamp), self.subject_uid)
-        if self.event_type == RxScaleEvent.ORDER_UPDATED:
-            return (*parts, self.status or "")
-        return parts
-
-
-def parse_delivery(body: bytes) -> RxScaleDelivery:
+def parse_delivery(body: bytes) -> RxScaleNews:
     document = load_json_object(body)
     envelope = validate_delivery(WebhookEnvelopeModel, document)
     uid = envelope.data.get("uid")
     if not isinstance(uid, str) or not uid or len(uid) > 255:
         raise MalformedDelivery("data.uid is missing or not a string of 1 to 255 characters")
     status = envelope.data.get("status")
-    return RxScaleDelivery(
+    return RxScaleNews(
         event_type=envelope.event_type,
         timestamp=envelope.timestamp,
         subject_uid=uid,

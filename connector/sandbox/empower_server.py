@@ -1,4 +1,4 @@
-"""A simulated Empower Pharmacy API (CONTRACT.md section 2).
+"""A simulated Empower Pharmacy API, as docs/partners.md describes it.
 
 Envelope on every answer, Bearer keys, `Idempotency-Key` replay, lookup by
 `external_order_id`, the NPI and product rules, and scripted fulfilment that sends ORDER
@@ -8,181 +8,32 @@ and SHIPMENT webhooks after configurable delays.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import hmac
 import json
-import random
 import secrets
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
 
 from connector.domain.npi import is_valid_npi
-from connector.empower.models import OrderIn, PatientIn, PrescriptionIn
-from connector.sandbox.delivery import WebhookSender
-from connector.sandbox.faults import FaultPlan, Handler, add_fault_control, fault_middleware
-from connector.sandbox.fixtures import CATALOGUE
-from connector.sandbox.recording import RequestLog
+from connector.sandbox import contract
+from connector.sandbox.empower_records import (
+    Refused,
+    SandboxEmpowerOrder,
+    WebhookTarget,
+    envelope,
+    envelope_error,
+)
+from connector.sandbox.empower_state import EmpowerPharmacy
+from connector.sandbox.faults import Handler, add_fault_control, fault_middleware
 
-M = TypeVar("M", bound=BaseModel)
 SHIPPED_STATUSES = frozenset({"SHIPPED", "DELIVERED"})
 
 
-def _meta() -> dict[str, Any]:
-    return {"request_id": f"req_{secrets.token_hex(6)}", "timestamp": int(time.time())}
-
-
-def envelope(status: int, data: Any) -> web.Response:
-    return web.json_response(
-        {"status": "success", "code": status, "data": data, "error": None, "meta": _meta()},
-        status=status,
-    )
-
-
-def envelope_error(status: int, message: str) -> web.Response:
-    return web.json_response(
-        {"status": "error", "code": status, "data": None, "error": message, "meta": _meta()},
-        status=status,
-    )
-
-
-class Refused(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-@dataclass
-class FulfilmentScript:
-    """What Empower does after accepting an order, and when (seconds after creation)."""
-
-    enabled: bool = True
-    processing_after: float = 0.1
-    ship_after: float = 0.3
-    deliver_after: float = 0.6
-    carrier: str = "usps"
-    # Products Empower accepts and later rejects asynchronously (an ORDER error event).
-    reject_products: frozenset[str] = frozenset()
-
-
-@dataclass
-class SandboxEmpowerOrder:
-    order_id: str
-    request_id: str
-    external_order_id: str
-    patient_token: str
-    prescription_tokens: list[str]
-    shipping_method: str
-    status: str = "RECEIVED"
-    shipments: list[dict[str, Any]] = field(default_factory=list)
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "order_id": self.order_id,
-            "request_id": self.request_id,
-            "external_order_id": self.external_order_id,
-            "status": self.status,
-            "shipping_method": self.shipping_method,
-            "shipments": self.shipments,
-        }
-
-
-@dataclass
-class WebhookTarget:
-    url: str
-    key: str
-    scheme: str = "bearer"  # or "basic"
-
-    def authorization(self) -> str:
-        if self.scheme == "basic":
-            raw = f"empower:{self.key}".encode()
-            return "Basic " + base64.b64encode(raw).decode("ascii")
-        return f"Bearer {self.key}"
-
-
-class EmpowerSandbox:
-    def __init__(
-        self,
-        *,
-        api_key: str = "emp_sandbox_key",
-        fulfilment: FulfilmentScript | None = None,
-        sender: WebhookSender | None = None,
-        seed: int | None = None,
-        honour_idempotency_keys: bool = True,
-        refuse_duplicate_orders: bool = True,
-    ) -> None:
-        self.api_key = api_key
-        # Both protections are assumptions about Empower; switching them off shows what
-        # the connector's own lookup before every placement is worth on its own.
-        self.honour_idempotency_keys = honour_idempotency_keys
-        self.refuse_duplicate_orders = refuse_duplicate_orders
-        self.fulfilment = fulfilment or FulfilmentScript()
-        self.sender = sender or WebhookSender()
-        self.rng = random.Random(seed)
-        self.faults = FaultPlan()
-        self.webhook: WebhookTarget | None = None
-        self.products = {p.product_id: p for p in CATALOGUE}
-        # (in stock, quantity available) by product, as GET /v1/products reports it.
-        self.availability = {p.product_id: (True, 250) for p in CATALOGUE}
-        self.patients: dict[str, dict[str, Any]] = {}
-        self.patients_by_external_id: dict[str, str] = {}
-        self.prescriptions: dict[str, dict[str, Any]] = {}
-        self.orders: dict[str, SandboxEmpowerOrder] = {}
-        self.idempotency: dict[str, tuple[str, int, Any]] = {}
-        self.create_attempts: dict[str, int] = {}
-        self.requests = RequestLog()
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    # --- what tests and the demo call -------------------------------------------------------
-
-    def orders_for(self, external_order_id: str) -> list[SandboxEmpowerOrder]:
-        return [o for o in self.orders.values() if o.external_order_id == external_order_id]
-
-    def send_event(self, event: dict[str, Any]) -> None:
-        if self.webhook is None:
-            return
-        body = json.dumps(event).encode("utf-8")
-        self.sender.send(
-            self.webhook.url,
-            body,
-            {"Content-Type": "application/json", "Authorization": self.webhook.authorization()},
-        )
-
-    def shipment_event(self, order: SandboxEmpowerOrder, status: str) -> dict[str, Any]:
-        shipment = order.shipments[-1] if order.shipments else {}
-        return {
-            "request_id": order.request_id,
-            "timestamp": int(time.time()),
-            "callback_type": "SHIPMENT",
-            "status": "success",
-            "details": {
-                "status": status,
-                "message": f"Shipment {status.lower().replace('_', ' ')}.",
-                "tracking_number": shipment.get("tracking_number"),
-                "carrier": shipment.get("carrier"),
-                "tracking_url": shipment.get("tracking_url"),
-            },
-        }
-
-    def order_event(
-        self, order: SandboxEmpowerOrder, status: str, *, error: str | None = None
-    ) -> dict[str, Any]:
-        details: dict[str, Any] = {"status": status, "message": error or f"Order {status}."}
-        if error:
-            details["code"] = "R3"
-        return {
-            "request_id": order.request_id,
-            "timestamp": int(time.time()),
-            "callback_type": "ORDER",
-            "status": "error" if error else "success",
-            "details": details,
-        }
+class EmpowerSandbox(EmpowerPharmacy):
+    """The HTTP API over the simulated pharmacy, with control endpoints under /_sandbox/."""
 
     # --- the HTTP application ---------------------------------------------------------------
 
@@ -253,65 +104,75 @@ class EmpowerSandbox:
         return handle
 
     @staticmethod
-    def _validate(model: type[M], document: Any) -> M:
+    def _validate(rule: contract.Rule, document: Any) -> dict[str, Any]:
         try:
-            return model.model_validate(document)
-        except ValidationError as exc:
-            fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
-            raise Refused(400, f"missing or invalid fields: {', '.join(fields)}") from None
+            contract.check(rule, document)
+        except contract.Violation as exc:
+            raise Refused(400, f"missing or invalid fields: {exc}") from None
+        return dict(document)
 
     async def _create_patient(self, document: Any) -> tuple[int, Any]:
-        patient = self._validate(PatientIn, document)
-        if patient.address is None:
+        patient = self._validate(contract.EMPOWER_PATIENT, document)
+        if patient.get("address") is None:
             # Like many real APIs, Empower's message names the patient it refuses.
             raise Refused(
                 422,
-                f"incomplete patient record for {patient.first_name} {patient.last_name}: "
+                f"incomplete patient record for {patient['first_name']} {patient['last_name']}: "
                 "an address is required",
             )
-        existing = self.patients_by_external_id.get(patient.external_id)
+        external_id = patient["external_id"]
+        existing = self.patients_by_external_id.get(external_id)
         if existing is not None:
-            return 200, {"patient_token": existing, "external_id": patient.external_id}
+            return 200, {"patient_token": existing, "external_id": external_id}
         token = f"pt_{secrets.token_hex(6)}"
-        self.patients[token] = patient.model_dump()
-        self.patients_by_external_id[patient.external_id] = token
-        return 201, {"patient_token": token, "external_id": patient.external_id}
+        self.patients[token] = patient
+        self.patients_by_external_id[external_id] = token
+        return 201, {"patient_token": token, "external_id": external_id}
 
     async def _create_prescription(self, document: Any) -> tuple[int, Any]:
-        prescription = self._validate(PrescriptionIn, document)
-        if prescription.patient_token not in self.patients:
-            raise Refused(404, f"unknown patient_token {prescription.patient_token}")
-        if prescription.medication.product_id not in self.products:
-            raise Refused(422, f"unknown product_id {prescription.medication.product_id}")
-        npi = prescription.prescriber.npi
+        prescription = self._validate(contract.EMPOWER_PRESCRIPTION, document)
+        patient_token = prescription["patient_token"]
+        product_id = prescription["medication"]["product_id"]
+        if patient_token not in self.patients:
+            raise Refused(404, f"unknown patient_token {patient_token}")
+        if product_id not in self.products:
+            raise Refused(422, f"unknown product_id {product_id}")
+        npi = prescription["prescriber"].get("npi")
         if npi is not None and not is_valid_npi(npi):
             raise Refused(422, f"invalid NPI {npi} for prescriber")
         token = f"rx_{secrets.token_hex(6)}"
-        self.prescriptions[token] = prescription.model_dump()
-        return 201, {"prescription_token": token, "patient_token": prescription.patient_token}
+        self.prescriptions[token] = prescription
+        return 201, {"prescription_token": token, "patient_token": patient_token}
 
     async def _create_order(self, document: Any) -> tuple[int, Any]:
-        order_in = self._validate(OrderIn, document)
-        if order_in.patient_token not in self.patients:
-            raise Refused(404, f"unknown patient_token {order_in.patient_token}")
-        tokens = order_in.all_prescription_tokens()
+        order_in = self._validate(contract.EMPOWER_ORDER, document)
+        patient_token = order_in["patient_token"]
+        external_order_id = order_in.get("external_order_id") or ""
+        if patient_token not in self.patients:
+            raise Refused(404, f"unknown patient_token {patient_token}")
+        try:
+            tokens = contract.empower_order_tokens(order_in)
+        except contract.Violation as exc:
+            raise Refused(400, f"missing or invalid fields: {exc}") from None
         for token in tokens:
             prescription = self.prescriptions.get(token)
             if prescription is None:
                 raise Refused(404, f"unknown prescription_token {token}")
-            if prescription["patient_token"] != order_in.patient_token:
+            if prescription["patient_token"] != patient_token:
                 raise Refused(422, f"prescription {token} belongs to another patient")
-        if self.refuse_duplicate_orders and self.orders_for(order_in.external_order_id):
-            raise Refused(
-                409, f"an order with external_order_id {order_in.external_order_id} exists"
-            )
+        if (
+            self.refuse_duplicate_orders
+            and external_order_id
+            and self.orders_for(external_order_id)
+        ):
+            raise Refused(409, f"an order with external_order_id {external_order_id} exists")
         order = SandboxEmpowerOrder(
             order_id=f"ord_{secrets.token_hex(6)}",
             request_id=f"fill_request_{secrets.token_hex(10)}",
-            external_order_id=order_in.external_order_id,
-            patient_token=order_in.patient_token,
+            external_order_id=external_order_id,
+            patient_token=patient_token,
             prescription_tokens=tokens,
-            shipping_method=order_in.shipping_method,
+            shipping_method=order_in["shipping_method"],
         )
         self.orders[order.order_id] = order
         self._start_fulfilment(order)
@@ -354,60 +215,6 @@ class EmpowerSandbox:
                 for p in self.products.values()
             ],
         )
-
-    # --- scripted fulfilment -----------------------------------------------------------------
-
-    def _start_fulfilment(self, order: SandboxEmpowerOrder) -> None:
-        if not self.fulfilment.enabled:
-            return
-        task = asyncio.get_running_loop().create_task(self._fulfil(order, self.fulfilment))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _fulfil(self, order: SandboxEmpowerOrder, script: FulfilmentScript) -> None:
-        started = time.monotonic()
-
-        async def at(offset: float) -> None:
-            await asyncio.sleep(max(0.0, started + offset - time.monotonic()))
-
-        await at(script.processing_after)
-        if order.status == "CANCELLED":
-            return
-        products = {
-            self.prescriptions[t]["medication"]["product_id"] for t in order.prescription_tokens
-        }
-        if products & script.reject_products:
-            order.status = "REJECTED"
-            self.send_event(self.order_event(order, "REJECTED", error="product out of stock"))
-            return
-        order.status = "PROCESSING"
-        self.send_event(self.order_event(order, "PROCESSING"))
-        await at(script.ship_after)
-        if order.status == "CANCELLED":
-            return
-        self.send_event(self.ship(order, script.carrier))
-        await at(script.deliver_after)
-        self.send_event(self.deliver(order))
-
-    def ship(self, order: SandboxEmpowerOrder, carrier: str = "usps") -> dict[str, Any]:
-        """Ship the order (a tracking number appears) and return the SHIPMENT event, unsent."""
-        number = f"9400{self.rng.randrange(10**18):018d}"
-        order.status = "SHIPPED"
-        order.shipments.append(
-            {
-                "status": "SHIPPED",
-                "carrier": carrier,
-                "tracking_number": number,
-                "tracking_url": f"https://tools.usps.com/go/TrackConfirmAction?tLabels={number}",
-            }
-        )
-        return self.shipment_event(order, "SHIPPED")
-
-    def deliver(self, order: SandboxEmpowerOrder) -> dict[str, Any]:
-        """Deliver a shipped order and return the SHIPMENT DELIVERED event, unsent."""
-        order.status = "DELIVERED"
-        order.shipments[-1]["status"] = "DELIVERED"
-        return self.shipment_event(order, "DELIVERED")
 
     # --- control -------------------------------------------------------------------------------
 

@@ -1,185 +1,38 @@
-"""A simulated RxScale External Pharmacy API (CONTRACT.md section 1).
+"""A simulated RxScale External Pharmacy API, as docs/partners.md describes it.
 
 Serves orders with invented patient data, enforces RxScale's status rules as the contract
-assumes them, signs its webhooks, and answers control requests under `/_sandbox/`.
+assumes them, checks request bodies against the contract's field rules, signs its
+webhooks, and answers control requests under `/_sandbox/`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
-import random
-import secrets
-import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from pydantic import ValidationError
 
-from connector.rxscale.models import (
-    CompleteOrderModel,
-    NewWebhookSubscriptionModel,
-    StatusUpdateModel,
-    StockUpdateModel,
+from connector.sandbox import contract
+from connector.sandbox.faults import Handler, add_fault_control, fault_middleware
+from connector.sandbox.rxscale_state import (
+    ALLOWED_STATUS_CHANGES,
+    BASE_PATH,
+    COMPLETABLE,
+    EVENT_TYPES,
+    RxScalePlatform,
+    SandboxOrder,
 )
-from connector.sandbox.delivery import WebhookSender
-from connector.sandbox.faults import FaultPlan, Handler, add_fault_control, fault_middleware
-from connector.sandbox.fixtures import CATALOGUE, build_order, new_uid
-from connector.sandbox.ratelimit import SlidingWindowLimit
-from connector.sandbox.recording import RequestLog
 
-BASE_PATH = "/v1/external_pharmacy_api"
-EVENT_TYPES = ("pharmacy_order_created", "pharmacy_order_updated", "pharmacy_sku_stock_updated")
-
-# Moves a pharmacy may make through `PATCH …/status`, as CONTRACT.md reads the docs.
-ALLOWED_STATUS_CHANGES: dict[str, frozenset[str]] = {
-    "waiting for pharmacy": frozenset({"pending review", "on-hold", "cancelled"}),
-    "pending review": frozenset({"in-progress", "on-hold", "cancelled"}),
-    "on-hold": frozenset({"pending review", "in-progress", "cancelled"}),
-    "in-progress": frozenset({"ready_for_pickup", "on-hold"}),
-    "ready_for_pickup": frozenset({"on-hold"}),
-    "completed": frozenset(),
-    "cancelled": frozenset(),
-}
-COMPLETABLE = frozenset({"in-progress", "ready_for_pickup"})
-
-
-@dataclass
-class SandboxOrder:
-    document: dict[str, Any]
-    history: list[dict[str, Any]] = field(default_factory=list)
-    completion: dict[str, Any] | None = None
-
-    @property
-    def uid(self) -> str:
-        return str(self.document["uid"])
-
-    @property
-    def status(self) -> str:
-        return str(self.document["status"])
-
-    def set_status(self, status: str, comment: str | None = None) -> None:
-        self.document["status"] = status
-        self.document["updated_at"] = int(time.time())
-        self.history.append({"status": status, "comment": comment, "at": time.time()})
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "uid": self.uid,
-            "status": self.status,
-            "history": self.history,
-            "completion": self.completion,
-        }
-
-
-@dataclass
-class Subscription:
-    uid: str
-    target: str
-    notification_type: str
-    signing_secret: str
-
-    def public(self) -> dict[str, str]:
-        return {"uid": self.uid, "target": self.target, "notification_type": self.notification_type}
+__all__ = ["BASE_PATH", "EVENT_TYPES", "RxScaleSandbox"]
 
 
 def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-class RxScaleSandbox:
-    def __init__(
-        self,
-        *,
-        api_key: str = "rxs_sandbox_key",
-        rate_limit: SlidingWindowLimit | None = None,
-        seed: int | None = None,
-        sender: WebhookSender | None = None,
-        announce_own_stock_changes: bool = False,
-    ) -> None:
-        self.api_key = api_key
-        # Whether a pharmacy's own stock update comes back as `pharmacy_sku_stock_updated`
-        # is not documented; on, it shows that the connector's updates do not echo.
-        self.announce_own_stock_changes = announce_own_stock_changes
-        self.rate_limit = rate_limit
-        self.rng = random.Random(seed)
-        self.sender = sender or WebhookSender()
-        self.faults = FaultPlan()
-        self.orders: dict[str, SandboxOrder] = {}
-        self.subscriptions: dict[str, Subscription] = {}
-        self.skus: dict[str, dict[str, Any]] = {
-            p.pharmacy_sku_uid: {
-                "uid": p.pharmacy_sku_uid,
-                "external_id": p.product_id,
-                "price": p.price_cents,
-                "stock": 100,
-                "pharmacy": "ph-sandbox",
-                "sku": {"uid": p.sku_uid, "display_name": p.name, "pzn": p.pzn},
-            }
-            for p in CATALOGUE
-        }
-        self.requests = RequestLog()
-        self.stock_updates: list[tuple[str, int]] = []
-
-    # --- what tests, the demo and the control API call ------------------------------------
-
-    def add_order(self, document: dict[str, Any] | None = None, **overrides: Any) -> str:
-        """Create an order, assign it to the pharmacy and send `pharmacy_order_created`."""
-        order = SandboxOrder(document or build_order(self.rng, **overrides))
-        order.history.append({"status": order.status, "comment": None, "at": time.time()})
-        self.orders[order.uid] = order
-        self.emit("pharmacy_order_created", order.document)
-        return order.uid
-
-    def cancel_order(self, uid: str) -> None:
-        """RxScale (the system) cancels an order, and tells the pharmacy."""
-        order = self.orders[uid]
-        order.set_status("cancelled")
-        self.emit("pharmacy_order_updated", order.document)
-
-    def set_sku_stock(self, sku_uid: str, stock: int) -> None:
-        """Stock changed outside the pharmacy's system (e.g. in the portal); RxScale says so."""
-        self.skus[sku_uid]["stock"] = stock
-        self.emit("pharmacy_sku_stock_updated", self.skus[sku_uid])
-
-    def subscribe(self, target: str, notification_type: str) -> Subscription:
-        subscription = Subscription(
-            uid=new_uid(self.rng, "wh"),
-            target=target,
-            notification_type=notification_type,
-            signing_secret=f"whsec_{secrets.token_hex(24)}",
-        )
-        self.subscriptions[subscription.uid] = subscription
-        return subscription
-
-    def emit(self, event_type: str, data: dict[str, Any], *, timestamp: int | None = None) -> None:
-        envelope = {
-            "event_type": event_type,
-            "timestamp": int(time.time()) if timestamp is None else timestamp,
-            "payload_version": "1",
-            "data": data,
-        }
-        body = json.dumps(envelope).encode("utf-8")
-        for subscription in self.subscriptions.values():
-            if subscription.notification_type != event_type:
-                continue
-            signature = hmac.new(
-                subscription.signing_secret.encode("utf-8"), body, hashlib.sha256
-            ).hexdigest()
-            self.sender.send(
-                subscription.target,
-                body,
-                {
-                    "Content-Type": "application/json",
-                    "X-Webhook-Event": event_type,
-                    "X-Webhook-Signature": signature,
-                },
-            )
-
-    def count_requests(self, method: str, path_fragment: str, status: int | None = None) -> int:
-        return self.requests.count(method, path_fragment, status)
+class RxScaleSandbox(RxScalePlatform):
+    """The HTTP API over the simulated platform, with control endpoints under /_sandbox/."""
 
     # --- the HTTP application --------------------------------------------------------------
 
@@ -275,42 +128,43 @@ class RxScaleSandbox:
     async def _get_order(self, request: web.Request) -> web.Response:
         return web.json_response(self._find(request).document)
 
-    async def _body(self, request: web.Request) -> Any:
+    async def _body(self, request: web.Request, rule: contract.Rule) -> dict[str, Any]:
+        """The JSON body, checked against the contract's rule; 400 naming what is wrong."""
         try:
-            return await request.json()
-        except ValueError:
+            document = await request.json()
+            contract.check(rule, document)
+        except ValueError as exc:  # not JSON, or a contract.Violation
+            message = str(exc) if isinstance(exc, contract.Violation) else "Bad request"
             raise web.HTTPBadRequest(
-                text=json.dumps({"error": "Bad request"}), content_type="application/json"
+                text=json.dumps({"error": message}), content_type="application/json"
             ) from None
+        return dict(document)
 
     async def _set_status(self, request: web.Request) -> web.Response:
         order = self._find(request)
-        try:
-            update = StatusUpdateModel.model_validate(await self._body(request))
-        except ValidationError:
-            return _error(400, "Missing required parameters: status")
-        if update.status == "completed":
+        update = await self._body(request, contract.RXSCALE_STATUS_UPDATE)
+        status, comment = str(update["status"]), update.get("comment")
+        if status == "completed":
             return _error(422, "use complete_order to complete an order")
-        if update.status not in ALLOWED_STATUS_CHANGES:
-            return _error(400, f"unknown status {update.status!r}")
-        if update.status == order.status:
+        if status not in ALLOWED_STATUS_CHANGES:
+            return _error(400, f"unknown status {status!r}")
+        if status == order.status:
             return web.json_response({"uid": order.uid, "status": order.status})
-        if update.status == "on-hold" and not (update.comment and update.comment.strip()):
+        if status == "on-hold" and not (comment and comment.strip()):
             return _error(400, "comment is required when moving an order to on-hold")
-        if update.status not in ALLOWED_STATUS_CHANGES[order.status]:
-            return _error(409, f"cannot change status from {order.status!r} to {update.status!r}")
-        order.set_status(update.status, update.comment)
+        if status not in ALLOWED_STATUS_CHANGES[order.status]:
+            return _error(409, f"cannot change status from {order.status!r} to {status!r}")
+        order.set_status(status, comment)
         return web.json_response({"uid": order.uid, "status": order.status})
 
     async def _complete(self, request: web.Request) -> web.Response:
         order = self._find(request)
-        try:
-            body = CompleteOrderModel.model_validate(await self._body(request))
-        except ValidationError:
-            return _error(400, "Bad request")
+        body = await self._body(request, contract.RXSCALE_COMPLETION)
         if order.status not in COMPLETABLE:
             return _error(409, f"cannot complete an order in status {order.status!r}")
-        order.completion = body.model_dump()
+        order.completion = {
+            name: body.get(name) for name in ("tracking_number", "tracking_url", "carrier")
+        }
         order.set_status("completed")
         return web.json_response({"uid": order.uid, "status": order.status})
 
@@ -322,13 +176,10 @@ class RxScaleSandbox:
         sku = self.skus.get(request.match_info["uid"])
         if sku is None:
             return _error(404, "Resource not found")
-        try:
-            update = StockUpdateModel.model_validate(await self._body(request))
-        except ValidationError:
-            return _error(400, "stock must be a non-negative integer")
-        changed = sku["stock"] != update.stock
-        sku["stock"] = update.stock
-        self.stock_updates.append((sku["uid"], update.stock))
+        stock = int((await self._body(request, contract.RXSCALE_STOCK_UPDATE))["stock"])
+        changed = sku["stock"] != stock
+        sku["stock"] = stock
+        self.stock_updates.append((sku["uid"], stock))
         if changed and self.announce_own_stock_changes:
             self.emit("pharmacy_sku_stock_updated", sku)
         return web.json_response(sku)
@@ -337,13 +188,11 @@ class RxScaleSandbox:
         return web.json_response([s.public() for s in self.subscriptions.values()])
 
     async def _create_webhook(self, request: web.Request) -> web.Response:
-        try:
-            body = NewWebhookSubscriptionModel.model_validate(await self._body(request))
-        except ValidationError:
-            return _error(400, "Missing required parameters: target, notification_type")
-        if body.notification_type not in EVENT_TYPES:
-            return _error(422, f"unknown notification_type {body.notification_type!r}")
-        subscription = self.subscribe(body.target, body.notification_type)
+        body = await self._body(request, contract.RXSCALE_NEW_SUBSCRIPTION)
+        target, notification_type = str(body["target"]), str(body["notification_type"])
+        if notification_type not in EVENT_TYPES:
+            return _error(422, f"unknown notification_type {notification_type!r}")
+        subscription = self.subscribe(target, notification_type)
         return web.json_response(
             {**subscription.public(), "signing_secret": subscription.signing_secret}, status=201
         )

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 SQLITE_PRAGMAS = (
@@ -22,15 +23,46 @@ SQLITE_PRAGMAS = (
 )
 
 # What "the database is not there right now" looks like. SQLAlchemy wraps most driver
-# errors, but asyncpg's connection failures arrive raw (ConnectionRefusedError, a timeout,
-# a refused password), and an outage must be ridden out, not crash the daemon.
-DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    SQLAlchemyError,
+# errors (OperationalError: SQLite's lock timeout, a dropped connection; InterfaceError;
+# its pool's TimeoutError), but asyncpg's connection failures arrive raw
+# (ConnectionRefusedError, a timeout, a refused password), and an outage must be ridden
+# out, not crash the daemon. Only the store sees these; everything above it sees
+# `StoreUnavailable`. A broken constraint is not an outage and is not translated.
+_DRIVER_FAILURES: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    PoolTimeoutError,
     OSError,
     TimeoutError,
+    # Raw asyncpg errors come only from connecting (statements' errors are wrapped).
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
 )
+
+
+class StoreUnavailable(Exception):
+    """The database could not do what was asked (unreachable, restarting, refused): nothing
+    was written. The one database failure the layers above the store handle."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"database unavailable ({type(cause).__name__})")
+        self.cause_name = type(cause).__name__
+
+
+@asynccontextmanager
+async def _unavailable_as_ours() -> AsyncIterator[None]:
+    try:
+        yield
+    except StoreUnavailable:
+        raise
+    except _DRIVER_FAILURES as exc:
+        raise StoreUnavailable(exc) from exc
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        raise StoreUnavailable(exc) from exc
+
 
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -89,8 +121,20 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.begin() as connection:
+        """One transaction, committed when the block ends without an exception."""
+        async with _unavailable_as_ours(), self.engine.begin() as connection:
             yield connection
+
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reading (no transaction is begun on SQLite's write lock)."""
+        async with _unavailable_as_ours(), self.engine.connect() as connection:
+            yield connection
+
+    async def ping(self) -> None:
+        """Raise `StoreUnavailable` unless the database answers."""
+        async with self.connect() as connection:
+            await connection.execute(text("SELECT 1"))
 
     async def close(self) -> None:
         await self.engine.dispose()

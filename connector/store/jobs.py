@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, and_, exists, func, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.domain.jobs import Job, JobKind, JobSpec, JobState
@@ -112,7 +113,13 @@ async def claim(
         )
         .returning(*jobs.c)
     )
-    rows = (await connection.execute(claimed)).all()
+    try:
+        async with connection.begin_nested():
+            rows = (await connection.execute(claimed)).all()
+    except IntegrityError:
+        # Another replica claimed a job of one of these orders at the same moment (the
+        # unique index on running jobs refused ours): its job runs first; try again later.
+        return []
     return sorted((_to_job(row) for row in rows), key=lambda job: (job.run_at, job.id))
 
 

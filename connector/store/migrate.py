@@ -54,7 +54,7 @@ def _current(connection: Connection) -> set[str]:
 
 
 async def current_revisions(database: Database) -> set[str]:
-    async with database.engine.connect() as connection:
+    async with database.connect() as connection:
         return await connection.run_sync(_current)
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from connector.domain.clock import Clock
 from connector.metrics import Metrics
+from connector.receive.empower import EmpowerReceiver
+from connector.receive.rxscale import RxScaleReceiver
 from connector.store.database import Database
 
 
@@ -23,14 +25,13 @@ class ServiceState:
 @dataclass(frozen=True)
 class WebContext:
     database: Database
-    rxscale_secrets: Sequence[str]
-    empower_keys: Sequence[str]
+    rxscale: RxScaleReceiver
+    empower: EmpowerReceiver
     clock: Clock
     on_enqueued: Callable[[], None]
     state: ServiceState
     max_body_bytes: int
     metrics: Metrics = field(default_factory=Metrics)
-    stock_sync: bool = False
 
 
 CONTEXT = web.AppKey("context", WebContext)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import text
 
-from connector.store.database import DATABASE_UNAVAILABLE
+from connector.store.database import StoreUnavailable
 from connector.store.migrate import current_revisions
 from connector.store.stats import database_figures
 from connector.web.context import CONTEXT
@@ -22,13 +21,12 @@ async def readyz(request: web.Request) -> web.Response:
     checks: dict[str, str] = {}
     checks["shutdown"] = "draining" if context.state.draining else "ok"
     try:
-        async with context.database.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        await context.database.ping()
         checks["database"] = "ok"
         current = await current_revisions(context.database)
         checks["migrations"] = "ok" if current == context.state.schema_heads else "behind"
-    except DATABASE_UNAVAILABLE as exc:
-        checks["database"] = f"unreachable ({type(exc).__name__})"
+    except StoreUnavailable as exc:
+        checks["database"] = f"unreachable ({exc.cause_name})"
         checks["migrations"] = "unknown"
     ready = all(value == "ok" for value in checks.values())
     return web.json_response(
@@ -42,7 +40,7 @@ async def metrics(request: web.Request) -> web.Response:
     counters are still served and `connector_database_up` says so."""
     context = request.app[CONTEXT]
     try:
-        async with context.database.engine.connect() as connection:
+        async with context.database.connect() as connection:
             figures = await database_figures(connection, context.clock.now())
         context.metrics.describe_database(
             jobs_by_state=figures.jobs_by_state,
@@ -50,7 +48,7 @@ async def metrics(request: web.Request) -> web.Response:
             orders_by_state=figures.orders_by_state,
         )
         context.metrics.database_up.set(1)
-    except DATABASE_UNAVAILABLE:
+    except StoreUnavailable:
         context.metrics.database_up.set(0)
     context.metrics.ready.set(0 if context.state.draining else 1)
     return web.Response(

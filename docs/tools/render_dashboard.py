@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from connector.devstack import LocalStack, StackOptions
 from connector.logging import configure_logging
-from connector.sandbox.empower_server import FulfilmentScript
+from connector.sandbox.empower_records import FulfilmentScript
 from connector.sandbox.faults import FaultRule
 
 Sample = dict[tuple[str, tuple[tuple[str, str], ...]], float]

@@ -18,7 +18,8 @@ from aiohttp import web
 
 from connector.devstack import wait_until
 from connector.sandbox.balancer import RoundRobinBalancer
-from connector.sandbox.empower_server import EmpowerSandbox, WebhookTarget
+from connector.sandbox.empower_records import WebhookTarget
+from connector.sandbox.empower_server import EmpowerSandbox
 from connector.sandbox.runner import RunningSandbox, serve, start_sandbox
 from connector.sandbox.rxscale_server import RxScaleSandbox
 

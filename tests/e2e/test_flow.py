@@ -7,7 +7,7 @@ from collections import Counter
 from connector.devstack import wait_until
 from connector.domain.jobs import JobKind, JobSpec, JobState
 from connector.domain.lifecycle import OrderState
-from connector.sandbox.empower_server import FulfilmentScript
+from connector.sandbox.empower_records import FulfilmentScript
 from connector.sandbox.faults import FaultRule
 from connector.sandbox.fixtures import CATALOGUE
 from connector.store import jobs, orders
@@ -220,7 +220,7 @@ async def test_an_event_that_beats_its_placement_is_routed_once_known(
     }
     async with stack.daemon.database.transaction() as c:  # as if it came before the mapping
         await jobs.enqueue(
-            c, [JobSpec(JobKind.EMPOWER_EVENT, None, payload=payload)], stack.daemon.clock.now()
+            c, [JobSpec(JobKind.EMPOWER_NEWS, None, payload=payload)], stack.daemon.clock.now()
         )
     stack.daemon.signal.notify()
     records = await stack.wait_for_states([uid], {OrderState.COMPLETED})
@@ -234,7 +234,7 @@ async def test_work_that_cannot_succeed_ends_dead_and_visible(make_stack: MakeSt
     payload = {"type": "shipment", "request_id": "fill_request_unknown", "status": "SHIPPED"}
     async with stack.daemon.database.transaction() as c:
         [job_id] = await jobs.enqueue(
-            c, [JobSpec(JobKind.EMPOWER_EVENT, None, payload=payload)], stack.daemon.clock.now()
+            c, [JobSpec(JobKind.EMPOWER_NEWS, None, payload=payload)], stack.daemon.clock.now()
         )
     stack.daemon.signal.notify()
 

@@ -56,7 +56,7 @@ async def test_metrics_follow_the_work_and_name_no_order(make_stack: MakeStack) 
         value(samples, "connector_webhooks_received_total", source="empower", outcome="enqueued")
         >= 6
     )
-    for kind in ("accept_order", "place_order", "mark_in_progress", "empower_event"):
+    for kind in ("accept_order", "place_order", "mark_in_progress", "empower_news"):
         assert value(samples, "connector_jobs_total", kind=kind, outcome="succeeded") >= 2, kind
     assert (
         value(

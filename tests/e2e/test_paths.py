@@ -11,7 +11,7 @@ from structlog.testing import capture_logs
 from connector.devstack import LocalStack, StackOptions, wait_until
 from connector.domain.jobs import JobKind, JobState
 from connector.domain.lifecycle import OrderState
-from connector.sandbox.empower_server import FulfilmentScript
+from connector.sandbox.empower_records import FulfilmentScript
 from connector.sandbox.faults import FaultRule
 from connector.sandbox.fixtures import CATALOGUE
 from connector.sandbox.ratelimit import SlidingWindowLimit

@@ -17,7 +17,8 @@ import pytest
 
 from connector.devstack import wait_until
 from connector.domain.jobs import Job, JobKind, JobState
-from connector.sandbox.empower_server import EmpowerSandbox, FulfilmentScript
+from connector.sandbox.empower_records import FulfilmentScript
+from connector.sandbox.empower_server import EmpowerSandbox
 from connector.sandbox.faults import FaultRule
 from connector.store import jobs, orders
 from connector.store.database import Database
@@ -159,4 +160,4 @@ async def test_replicas_migrating_at_once_all_succeed(tmp_path: Path, postgres_u
         *(run_connector("migrate", env=env, cwd=tmp_path) for _ in range(4))
     )
     assert [code for code, _, _ in results] == [0, 0, 0, 0], results
-    assert all(out.strip() == "database is at revision 0002" for _, out, _ in results)
+    assert all(out.strip() == "database is at revision 0003" for _, out, _ in results)

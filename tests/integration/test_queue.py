@@ -71,7 +71,7 @@ async def test_a_queued_job_in_backoff_still_holds_back_later_jobs(database: Dat
 
 async def test_jobs_without_an_order_are_not_serialised(database: Database) -> None:
     ids = await enqueue(
-        database, spec(None, JobKind.EMPOWER_EVENT), spec(None, JobKind.EMPOWER_EVENT)
+        database, spec(None, JobKind.EMPOWER_NEWS), spec(None, JobKind.EMPOWER_NEWS)
     )
     assert sorted(await claim(database, "w")) == sorted(ids)
 

@@ -18,6 +18,8 @@ from sqlalchemy import func, select
 from connector.domain.clock import SystemClock
 from connector.domain.jobs import JobKind
 from connector.domain.lifecycle import OrderState
+from connector.receive.empower import EmpowerReceiver
+from connector.receive.rxscale import RxScaleReceiver
 from connector.store import jobs, orders
 from connector.store.database import Database
 from connector.store.migrate import head_revisions
@@ -76,8 +78,8 @@ async def receiver(database: Database) -> AsyncIterator[Receiver]:
     wakeups: list[int] = []
     context = WebContext(
         database=database,
-        rxscale_secrets=SECRETS,
-        empower_keys=KEYS,
+        rxscale=RxScaleReceiver(database, SECRETS),
+        empower=EmpowerReceiver(database, KEYS),
         clock=SystemClock(),
         on_enqueued=lambda: wakeups.append(1),
         state=state,
@@ -198,7 +200,7 @@ async def test_an_authentic_empower_event_is_recorded_and_queued(
     assert response.status == 200
     async with receiver.database.engine.connect() as c:
         [job] = await jobs.list_jobs(c)
-    assert job.kind is JobKind.EMPOWER_EVENT
+    assert job.kind is JobKind.EMPOWER_NEWS
     assert job.order_uid is None  # no order knows this request yet: the job will route it
     assert job.payload["tracking_number"] == "9400"
 
@@ -296,8 +298,8 @@ async def test_an_unreachable_database_is_503_never_500() -> None:
     database = Database("postgresql://connector:secret@127.0.0.1:1/connector")
     context = WebContext(
         database=database,
-        rxscale_secrets=SECRETS,
-        empower_keys=KEYS,
+        rxscale=RxScaleReceiver(database, SECRETS),
+        empower=EmpowerReceiver(database, KEYS),
         clock=SystemClock(),
         on_enqueued=lambda: None,
         state=ServiceState(schema_heads=head_revisions()),

@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from connector.devstack import wait_until
-from connector.sandbox.empower_server import WebhookTarget
+from connector.sandbox.empower_records import WebhookTarget
 from connector.sandbox.runner import RunningSandbox, serve
 from tests.e2e.processes import free_port, wait_for_http
 

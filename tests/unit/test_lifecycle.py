@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from connector.domain.jobs import JobKind
 from connector.domain.lifecycle import (
     PROGRESS,
     TRANSITIONS,
@@ -9,6 +10,7 @@ from connector.domain.lifecycle import (
     OrderEvent,
     OrderState,
     apply,
+    apply_all,
     can_apply,
     is_terminal,
 )
@@ -34,7 +36,7 @@ def test_every_pair_outside_the_table_is_refused() -> None:
     for state in OrderState:
         for event in OrderEvent:
             if (state, event) in TRANSITIONS:
-                assert apply(state, event).after is TRANSITIONS[(state, event)]
+                assert apply(state, event).after is TRANSITIONS[(state, event)][0]
             else:
                 with pytest.raises(InvalidTransition):
                     apply(state, event)
@@ -61,7 +63,7 @@ def test_rejection_is_relayed_as_a_hold() -> None:
 
 
 def test_only_an_operators_retry_moves_an_order_back() -> None:
-    for (state, event), after in TRANSITIONS.items():
+    for (state, event), (after, _follow_up) in TRANSITIONS.items():
         if event is OrderEvent.RETRY:
             assert (state, after) == (OrderState.ON_HOLD, OrderState.RECEIVED)
         elif after not in (OrderState.REJECTED, OrderState.ON_HOLD):
@@ -80,3 +82,28 @@ def test_completion_on_delivery_passes_through_ready_for_pickup() -> None:
     shipped = apply(OrderState.IN_PROGRESS, OrderEvent.SHIP).after
     assert shipped is OrderState.READY_FOR_PICKUP
     assert apply(shipped, OrderEvent.COMPLETE).after is OrderState.COMPLETED
+
+
+def test_the_workflow_names_the_job_each_event_calls_for() -> None:
+    follow_ups = {
+        (state, event): follow_up
+        for (state, event), (_after, follow_up) in TRANSITIONS.items()
+        if follow_up is not None
+    }
+    assert follow_ups[(OrderState.RECEIVED, OrderEvent.ACCEPT)] is JobKind.PLACE_ORDER
+    assert follow_ups[(OrderState.ACCEPTED, OrderEvent.PLACE)] is JobKind.MARK_IN_PROGRESS
+    assert follow_ups[(OrderState.ON_HOLD, OrderEvent.RETRY)] is JobKind.ACCEPT_ORDER
+    # Every rejection, wherever it happens, is relayed as a hold; nothing else follows up.
+    rejections = {key for key in TRANSITIONS if key[1] is OrderEvent.REJECT}
+    assert {k for k, v in follow_ups.items() if v is JobKind.HOLD_ORDER} == rejections
+    assert len(follow_ups) == 2 + 1 + len(rejections)
+
+
+def test_events_in_a_row_chain_from_where_each_left_the_order() -> None:
+    chain = apply_all(OrderState.IN_PROGRESS, (OrderEvent.COMPLETE, OrderEvent.DELIVER))
+    assert [(t.before, t.after) for t in chain] == [
+        (OrderState.IN_PROGRESS, OrderState.COMPLETED),
+        (OrderState.COMPLETED, OrderState.DELIVERED),
+    ]
+    with pytest.raises(InvalidTransition):
+        apply_all(OrderState.PLACED, (OrderEvent.START, OrderEvent.DELIVER))

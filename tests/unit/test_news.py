@@ -2,28 +2,20 @@ from __future__ import annotations
 
 import pytest
 
-from connector.domain.empower import Tracking
-from connector.domain.intake import (
-    AlreadyCancelled,
-    AlreadyPendingReview,
-    MarkPendingReview,
-    NotAssignedYet,
-    NotOurs,
-    plan_intake,
-)
+from connector.domain.empower import EmpowerOrder, Shipment, Tracking
 from connector.domain.lifecycle import OrderState
 from connector.domain.news import (
     CompleteOrder,
+    CompletionPoint,
+    MarkReadyForPickup,
     NoteOnly,
     OrderNews,
-    PrescriptionNews,
     RecordDelivery,
     RecordStatus,
     RejectOrder,
     ShipmentNews,
     WaitForPlacement,
-    news_from_payload,
-    news_to_payload,
+    news_from_empower_order,
     plan_order_news,
     plan_shipment,
 )
@@ -90,30 +82,69 @@ def test_order_progress_is_recorded() -> None:
     assert plan_order_news(OrderState.IN_PROGRESS, news) == RecordStatus("PROCESSING")
 
 
-@pytest.mark.parametrize(
-    "news",
-    [
-        shipped(),
-        shipped(tracking=None),
-        OrderNews("fill_request_2", succeeded=False, status=None, code="R1", message="dup"),
-        PrescriptionNews("rx_1", "pt_1"),
-        PrescriptionNews("rx_1", None),
-    ],
-)
-def test_news_survives_the_job_payload(news: object) -> None:
-    assert news_from_payload(news_to_payload(news)) == news  # type: ignore[arg-type]
+DELIVERED = CompletionPoint.DELIVERED
+
+
+def shipment(status: str, tracking: Tracking | None = TRACKING) -> ShipmentNews:
+    return ShipmentNews("fill_request_1", status, tracking)
+
+
+def test_completing_on_delivery_marks_ready_for_pickup_first() -> None:
+    assert plan_shipment(OrderState.IN_PROGRESS, shipment("SHIPPED"), DELIVERED) == (
+        MarkReadyForPickup(TRACKING)
+    )
+    assert plan_shipment(OrderState.READY_FOR_PICKUP, shipment("IN_TRANSIT"), DELIVERED) == (
+        NoteOnly("shipment_repeated")
+    )
+
+
+def test_delivery_completes_with_the_tracking_already_known() -> None:
+    plan = plan_shipment(
+        OrderState.READY_FOR_PICKUP, shipment("DELIVERED", None), DELIVERED, TRACKING
+    )
+    assert plan == CompleteOrder(TRACKING, then_deliver=True)
+
+
+def test_a_delivery_without_any_tracking_is_for_a_person() -> None:
+    assert plan_shipment(OrderState.IN_PROGRESS, shipment("DELIVERED", None), DELIVERED) == (
+        NoteOnly("shipment_without_tracking", alert=True)
+    )
 
 
 @pytest.mark.parametrize(
-    ("status", "plan"),
+    ("state", "plan"),
     [
-        ("waiting for pharmacy", MarkPendingReview()),
-        ("pending review", AlreadyPendingReview()),
-        ("cancelled", AlreadyCancelled()),
-        ("init", NotAssignedYet()),
-        ("in-progress", NotOurs("in-progress")),
-        ("completed", NotOurs("completed")),
+        (OrderState.PLACED, RejectOrder("cancelled by Empower: pharmacist decision")),
+        (OrderState.IN_PROGRESS, RejectOrder("cancelled by Empower: pharmacist decision")),
+        (OrderState.CANCELLED, NoteOnly("cancellation_confirmed")),
+        (OrderState.DELIVERED, NoteOnly("cancellation_for_inactive_order", alert=True)),
     ],
 )
-def test_intake_by_rxscale_status(status: str, plan: object) -> None:
-    assert plan_intake(status) == plan
+def test_an_order_cancelled_by_empower(state: OrderState, plan: object) -> None:
+    news = OrderNews("r", succeeded=True, status="CANCELLED", message="pharmacist decision")
+    assert plan_order_news(state, news) == plan
+
+
+def test_empower_on_hold_is_recorded_with_an_alert() -> None:
+    news = OrderNews("r", succeeded=True, status="ON_HOLD", message="clarification needed")
+    assert plan_order_news(OrderState.IN_PROGRESS, news) == RecordStatus("ON_HOLD", alert=True)
+
+
+def test_a_rejection_after_our_cancellation_is_quiet() -> None:
+    news = OrderNews("r", succeeded=False, status="REJECTED")
+    assert plan_order_news(OrderState.CANCELLED, news) == NoteOnly("rejection_after_cancellation")
+
+
+def test_empower_order_view_becomes_news() -> None:
+    shipped = EmpowerOrder(
+        "ord_1", "fill_1", "po-1", "DELIVERED", (Shipment("delivered", TRACKING),)
+    )
+    assert news_from_empower_order(shipped) == ShipmentNews(
+        "fill_1", "DELIVERED", TRACKING, "found by reconciliation"
+    )
+    rejected = EmpowerOrder("ord_1", "fill_1", "po-1", "REJECTED")
+    news = news_from_empower_order(rejected)
+    assert isinstance(news, OrderNews)
+    assert not news.succeeded
+    working = news_from_empower_order(EmpowerOrder("ord_1", "fill_1", "po-1", "PROCESSING"))
+    assert working == OrderNews("fill_1", succeeded=True, status="PROCESSING", message="")

@@ -1,20 +1,13 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
-
-import pytest
 
 from connector.domain.errors import (
     AuthError,
     ConflictError,
     Partner,
-    PermanentError,
     RateLimitedError,
     RetryLater,
-    TransientError,
-    error_for_status,
 )
 from connector.domain.retry import (
     Bury,
@@ -25,7 +18,6 @@ from connector.domain.retry import (
     backoff_delay,
     classify,
     decide,
-    parse_retry_after,
 )
 
 POLICY = RetryPolicy(max_attempts=5, base_seconds=2.0, max_seconds=30.0)
@@ -71,24 +63,6 @@ def test_auth_failures_retry_at_the_slowest_pace() -> None:
     assert decide(POLICY, 1, FailureKind.AUTH) == Retry(30.0)
 
 
-@pytest.mark.parametrize(
-    ("status", "kind"),
-    [
-        (500, TransientError),
-        (503, TransientError),
-        (408, TransientError),
-        (429, RateLimitedError),
-        (401, AuthError),
-        (403, AuthError),
-        (409, ConflictError),
-        (422, PermanentError),
-        (400, PermanentError),
-    ],
-)
-def test_status_codes_map_to_error_kinds(status: int, kind: type[Exception]) -> None:
-    assert type(error_for_status(Partner.EMPOWER, "op", status, "m")) is kind
-
-
 def test_classification_of_errors() -> None:
     assert classify(RateLimitedError(Partner.RXSCALE, "op", "m", retry_after=3.0)) == (
         FailureKind.RATE_LIMITED,
@@ -98,12 +72,3 @@ def test_classification_of_errors() -> None:
     assert classify(AuthError(Partner.EMPOWER, "op", "m"))[0] is FailureKind.AUTH
     assert classify(RetryLater("x"))[0] is FailureKind.TRANSIENT
     assert classify(KeyError("bug"))[0] is FailureKind.TRANSIENT
-
-
-def test_retry_after_in_seconds_or_as_a_date() -> None:
-    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-    assert parse_retry_after("7", now) == 7.0
-    assert parse_retry_after(format_datetime(now + timedelta(seconds=90), usegmt=True), now) == 90.0
-    assert parse_retry_after("garbage", now) is None
-    assert parse_retry_after(None, now) is None
-    assert parse_retry_after("-5", now) == 0.0

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from connector.domain.errors import MalformedDelivery
-from connector.domain.news import OrderNews, PrescriptionNews, ShipmentNews
-from connector.empower.webhook import UnknownCallback, is_authorized, parse_event
+from connector.domain.news import OrderNews, PrescriptionNews, ShipmentNews, UnknownNews
+from connector.empower.webhook import is_authorized, parse_event
 from connector.rxscale.webhook import parse_delivery, verify_signature
 
 BODY = json.dumps(
@@ -159,7 +159,7 @@ def test_empower_order_error_event() -> None:
 
 
 def test_unknown_callback_type_is_recognised_not_rejected() -> None:
-    assert parse_event(b'{"callback_type": "TRANSFER", "x": 1}') == UnknownCallback("TRANSFER")
+    assert parse_event(b'{"callback_type": "TRANSFER", "x": 1}') == UnknownNews("TRANSFER")
 
 
 @pytest.mark.parametrize(

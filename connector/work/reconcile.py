@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from connector.domain.jobs import Job, JobKind, JobSpec
+from connector.domain.jobs import Job
 from connector.domain.lifecycle import AWAITING_EMPOWER, RxScaleStatus
 from connector.domain.news import news_from_empower_order
 from connector.domain.outcome import NOTHING, Outcome
-from connector.pipeline.base import Dependencies, Handler, log
-from connector.pipeline.events import EmpowerNewsApplier
+from connector.domain.records import OrderRecord
+from connector.domain.workflow import refresh
 from connector.store import orders
+from connector.work.base import Dependencies, Handler, OrderHandler, log
+from connector.work.news import EmpowerNewsApplier
 
 MAX_PAGES = 10_000  # a runaway guard: 2 million orders waiting would be news in itself
 PAGE_SIZE = 200
@@ -26,7 +28,7 @@ class Reconcile(Handler):
     async def run(self, job: Job) -> Outcome:
         waiting = await self._waiting_at_rxscale()
         silent_since = self.deps.clock.now() - timedelta(seconds=self.deps.stale_after_seconds)
-        async with self.deps.database.engine.connect() as connection:
+        async with self.deps.database.connect() as connection:
             unseen = await orders.unknown_uids(connection, waiting)
             quiet = await orders.quiet_orders(connection, AWAITING_EMPOWER, silent_since)
         run = job.payload.get("bucket", job.id)
@@ -38,10 +40,7 @@ class Reconcile(Handler):
         )
         return Outcome(
             intake=tuple(unseen),
-            follow_ups=tuple(
-                JobSpec(JobKind.REFRESH_ORDER, uid, unique_key=f"refresh:{uid}:{run}")
-                for uid in quiet
-            ),
+            follow_ups=tuple(refresh(uid, run) for uid in quiet),
             detail={"taken_in": len(unseen), "asked_at_empower": len(quiet)},
         )
 
@@ -59,14 +58,15 @@ class Reconcile(Handler):
         return list(dict.fromkeys(uids))  # a page boundary may shift under us
 
 
-class RefreshOrder(Handler):
+class RefreshOrder(OrderHandler):
+    requires = AWAITING_EMPOWER
+
     def __init__(self, deps: Dependencies) -> None:
         super().__init__(deps)
         self.applier = EmpowerNewsApplier(deps)
 
-    async def run(self, job: Job) -> Outcome:
-        record = await self.load(job)
-        if record.state not in AWAITING_EMPOWER or record.empower_order_id is None:
+    async def handle(self, job: Job, record: OrderRecord) -> Outcome:
+        if record.empower_order_id is None:
             return NOTHING
         order = await self.deps.empower.get_order(record.empower_order_id)
         news = news_from_empower_order(order)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from connector.domain.jobs import Job
 from connector.domain.outcome import NOTHING, Outcome
 from connector.domain.stock import PharmacySku, plan_stock_changes
-from connector.pipeline.base import Handler, log
+from connector.work.base import Handler, log
 
 MAX_PAGES = 1000
 PAGE_SIZE = 200

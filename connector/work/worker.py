@@ -26,10 +26,11 @@ from connector.domain.jobs import Job, JobKind, JobState
 from connector.domain.outcome import NOTHING, Outcome
 from connector.domain.retry import Bury, Fail, Retry, RetryPolicy, Uniform, classify, decide
 from connector.metrics import Metrics
-from connector.pipeline.base import JobHandler
-from connector.pipeline.inbox import take_in_order
+from connector.receive.intake import intake_order
 from connector.store import jobs, orders
-from connector.store.database import DATABASE_UNAVAILABLE, Database
+from connector.store.database import Database, StoreUnavailable
+from connector.work.base import JobHandler
+from connector.work.signal import JobSignal
 
 log = structlog.get_logger("connector.worker")
 
@@ -41,22 +42,6 @@ class WorkerConfig:
     # The longest the worker sleeps when idle; new work wakes it at once.
     idle_seconds: float = 5.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-
-
-class JobSignal:
-    """Wakes the worker the moment new work is committed in this process."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def notify(self) -> None:
-        self._event.set()
-
-    async def wait_up_to(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(max(seconds, 0.0)):
-                await self._event.wait()
-        self._event.clear()
 
 
 class Worker:
@@ -123,10 +108,10 @@ class Worker:
                     self.clock.now(),
                     self.config.lease_seconds,
                 )
-        except DATABASE_UNAVAILABLE as exc:
+        except StoreUnavailable as exc:
             # Another replica raced us to a job of the same order, or the database is away:
             # either way, try again shortly rather than stop.
-            log.warning("job_claim_failed", error=type(exc).__name__)
+            log.warning("job_claim_failed", error=exc.cause_name)
             await asyncio.sleep(0.2)
             return 0
         for job in claimed:
@@ -149,9 +134,9 @@ class Worker:
 
     async def _next_wakeup(self) -> datetime | None:
         try:
-            async with self.database.engine.connect() as connection:
+            async with self.database.connect() as connection:
                 return await jobs.next_wakeup(connection)
-        except DATABASE_UNAVAILABLE:
+        except StoreUnavailable:
             return None
 
     async def _execute(self, job: Job) -> None:
@@ -254,7 +239,7 @@ class Worker:
         await orders.apply_outcome(connection, outcome, now, job_id=job.id)
         new_jobs = await jobs.enqueue(connection, outcome.follow_ups, now)
         for uid in outcome.intake:
-            new_jobs += await take_in_order(connection, uid, now)
+            new_jobs += await intake_order(connection, uid, now)
         return new_jobs
 
     async def _heartbeat(self) -> None:
@@ -273,8 +258,8 @@ class Worker:
                         self.clock.now(),
                         self.config.lease_seconds,
                     )
-            except DATABASE_UNAVAILABLE as exc:
-                log.warning("lease_renewal_failed", error=type(exc).__name__)
+            except StoreUnavailable as exc:
+                log.warning("lease_renewal_failed", error=exc.cause_name)
                 continue
             for job_id in set(held) - kept:
                 if job_id in self._running:
@@ -298,8 +283,8 @@ class Worker:
                         connection, self.worker_id, leftover, self.clock.now()
                     )
                 log.warning("jobs_released", count=released)
-            except DATABASE_UNAVAILABLE as exc:
-                log.error("jobs_not_released", error=type(exc).__name__, count=len(leftover))
+            except StoreUnavailable as exc:
+                log.error("jobs_not_released", error=exc.cause_name, count=len(leftover))
 
 
 def describe(error: BaseException) -> str:

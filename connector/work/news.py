@@ -1,4 +1,4 @@
-"""empower_event: apply one Empower webhook event to its order.
+"""empower_news: apply one piece of Empower news to its order.
 
 The same rules apply to what reconciliation learns by asking Empower (`EmpowerNewsApplier`
 serves both): news may come late or twice, and never moves an order backwards.
@@ -9,10 +9,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, assert_never
 
-from connector.domain.empower import Tracking
-from connector.domain.errors import ConflictError, RetryLater
-from connector.domain.jobs import Job, JobKind, JobSpec
-from connector.domain.lifecycle import OrderEvent, RxScaleStatus, apply
+from connector.domain.errors import RetryLater
+from connector.domain.jobs import Job
+from connector.domain.lifecycle import OrderEvent, RxScaleStatus
 from connector.domain.news import (
     CompleteOrder,
     MarkReadyForPickup,
@@ -24,15 +23,21 @@ from connector.domain.news import (
     RejectOrder,
     ShipmentNews,
     WaitForPlacement,
-    news_from_payload,
     news_request_id,
     plan_order_news,
     plan_shipment,
 )
 from connector.domain.outcome import NOTHING, HistoryEntry, OrderUpdate, Outcome
 from connector.domain.records import OrderRecord
-from connector.pipeline.base import Dependencies, Handler, cancellation, log, reject
+from connector.domain.workflow import advance, cancellation, news, reject
 from connector.store import orders
+from connector.store.news_codec import news_from_payload
+from connector.work.base import Dependencies, Handler, log
+from connector.work.converge import (
+    Elsewhere,
+    complete_at_rxscale,
+    reach_rxscale_status,
+)
 
 
 class EmpowerNewsApplier:
@@ -54,65 +59,56 @@ class EmpowerNewsApplier:
         plan = plan_shipment(record.state, news, self.deps.complete_on, record.tracking)
         match plan:
             case CompleteOrder(tracking=tracking, then_deliver=then_deliver):
-                if not await self._complete(uid, tracking):
-                    noted = self._note(record, "shipped_after_cancellation", True, news)
+                result = await complete_at_rxscale(self.deps.rxscale, uid, tracking)
+                if isinstance(result, Elsewhere):
+                    if result.found != RxScaleStatus.CANCELLED:
+                        raise result.refusal
+                    noted = _note(record, "shipped_after_cancellation", True, news)
                     return dataclasses.replace(noted, follow_ups=(cancellation(record),))
-                transitions = [apply(record.state, OrderEvent.COMPLETE)]
-                if then_deliver:
-                    transitions.append(apply(transitions[-1].after, OrderEvent.DELIVER))
                 log.info(
                     "rxscale_order_completed",
                     tracking_number=tracking.tracking_number,
                     carrier=tracking.carrier,
                 )
-                return Outcome(
-                    order_uid=uid,
-                    transitions=tuple(transitions),
+                events = (
+                    (OrderEvent.COMPLETE, OrderEvent.DELIVER)
+                    if then_deliver
+                    else (OrderEvent.COMPLETE,)
+                )
+                return advance(
+                    record,
+                    *events,
                     update=OrderUpdate(tracking=tracking, empower_status=news.status),
                     detail={"tracking_number": tracking.tracking_number, "shipment": news.status},
                 )
             case MarkReadyForPickup(tracking=tracking):
-                await self._set_status(uid, RxScaleStatus.READY_FOR_PICKUP)
-                return Outcome(
-                    order_uid=uid,
-                    transitions=(apply(record.state, OrderEvent.SHIP),),
+                result = await reach_rxscale_status(
+                    self.deps.rxscale,
+                    uid,
+                    RxScaleStatus.READY_FOR_PICKUP,
+                    or_beyond={RxScaleStatus.COMPLETED},
+                )
+                if isinstance(result, Elsewhere):
+                    raise result.refusal
+                return advance(
+                    record,
+                    OrderEvent.SHIP,
                     update=OrderUpdate(tracking=tracking, empower_status=news.status),
                     detail={"tracking_number": tracking.tracking_number, "shipment": news.status},
                 )
             case RecordDelivery():
-                return Outcome(
-                    order_uid=uid,
-                    transitions=(apply(record.state, OrderEvent.DELIVER),),
+                return advance(
+                    record,
+                    OrderEvent.DELIVER,
                     update=OrderUpdate(empower_status=news.status),
                     detail={"shipment": news.status},
                 )
             case WaitForPlacement():
                 raise RetryLater(f"shipment news for an order still {record.state.value!r}")
             case NoteOnly(kind=kind, alert=alert):
-                return self._note(record, kind, alert, news)
+                return _note(record, kind, alert, news)
             case _:
                 assert_never(plan)
-
-    async def _complete(self, uid: str, tracking: Tracking) -> bool:
-        """`complete_order`; False when RxScale had cancelled the order meanwhile."""
-        try:
-            await self.deps.rxscale.complete_order(uid, tracking)
-        except ConflictError:
-            # An earlier attempt may have completed it and lost the answer.
-            order = await self.deps.rxscale.get_order(uid)
-            if order.status == RxScaleStatus.CANCELLED:
-                return False
-            if order.status != RxScaleStatus.COMPLETED:
-                raise
-        return True
-
-    async def _set_status(self, uid: str, status: RxScaleStatus) -> None:
-        try:
-            await self.deps.rxscale.set_status(uid, status)
-        except ConflictError:
-            order = await self.deps.rxscale.get_order(uid)
-            if order.status not in (status, RxScaleStatus.COMPLETED):
-                raise
 
     def _order_news(self, record: OrderRecord, news: OrderNews) -> Outcome:
         plan = plan_order_news(record.state, news)
@@ -129,18 +125,16 @@ class EmpowerNewsApplier:
                     order_uid=record.rxscale_uid, update=OrderUpdate(empower_status=status)
                 )
             case NoteOnly(kind=kind, alert=alert):
-                return self._note(record, kind, alert, news)
+                return _note(record, kind, alert, news)
             case _:
                 assert_never(plan)
 
-    @staticmethod
-    def _note(
-        record: OrderRecord, kind: str, alert: bool, news: ShipmentNews | OrderNews
-    ) -> Outcome:
-        detail: dict[str, Any] = {"status": news.status}
-        event = log.error if alert else log.info
-        event("empower_news_noted", kind=kind, state=record.state.value, **detail)
-        return Outcome(order_uid=record.rxscale_uid, history=(HistoryEntry(kind, detail),))
+
+def _note(record: OrderRecord, kind: str, alert: bool, news: ShipmentNews | OrderNews) -> Outcome:
+    detail: dict[str, Any] = {"status": news.status}
+    event = log.error if alert else log.info
+    event("empower_news_noted", kind=kind, state=record.state.value, **detail)
+    return Outcome(order_uid=record.rxscale_uid, history=(HistoryEntry(kind, detail),))
 
 
 def heard(outcome: Outcome, uid: str) -> Outcome:
@@ -149,25 +143,25 @@ def heard(outcome: Outcome, uid: str) -> Outcome:
     return dataclasses.replace(outcome, order_uid=uid, update=update)
 
 
-class ApplyEmpowerEvent(Handler):
+class ApplyEmpowerNews(Handler):
     def __init__(self, deps: Dependencies) -> None:
         super().__init__(deps)
         self.applier = EmpowerNewsApplier(deps)
 
     async def run(self, job: Job) -> Outcome:
-        news = news_from_payload(job.payload)
-        if isinstance(news, PrescriptionNews):
-            return NOTHING  # recorded by the inbox; nothing to do
+        received = news_from_payload(job.payload)
+        if isinstance(received, PrescriptionNews):
+            return NOTHING  # recorded on receipt; nothing to do
         if job.order_uid is None:
-            return await self._route(job, news_request_id(news))
-        return await self.applier.apply(await self.load(job), news)
+            return await self._route(job, news_request_id(received))
+        return await self.applier.apply(await self.load(job), received)
 
     async def _route(self, job: Job, request_id: str | None) -> Outcome:
-        """Bind an event that arrived before we knew its order to that order."""
+        """Bind news that arrived before we knew its order to that order."""
         if request_id is None:
             return NOTHING
-        async with self.deps.database.engine.connect() as connection:
+        async with self.deps.database.connect() as connection:
             uid = await orders.find_uid_by_request_id(connection, request_id)
         if uid is None:
             raise RetryLater(f"no order is known for Empower request_id {request_id} yet")
-        return Outcome(follow_ups=(JobSpec(JobKind.EMPOWER_EVENT, uid, payload=job.payload),))
+        return Outcome(follow_ups=(news(uid, job.payload),))

@@ -1,4 +1,4 @@
-"""What to do with an order, given the status RxScale shows when the connector fetches it."""
+"""Accepting an order: what to do, given the status RxScale shows when the connector fetches it."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class NotOurs:
     status: str
 
 
-IntakePlan = MarkPendingReview | AlreadyPendingReview | AlreadyCancelled | NotAssignedYet | NotOurs
+AcceptPlan = MarkPendingReview | AlreadyPendingReview | AlreadyCancelled | NotAssignedYet | NotOurs
 
 # Statuses that mean an `in-progress` request already happened or was overtaken.
 AT_OR_BEYOND_IN_PROGRESS = frozenset(
@@ -42,7 +42,7 @@ AT_OR_BEYOND_IN_PROGRESS = frozenset(
 )
 
 
-def plan_intake(status: str, *, rerun: bool = False) -> IntakePlan:
+def plan_accept(status: str, *, rerun: bool = False) -> AcceptPlan:
     """`rerun`: an operator re-runs an order the connector had put on hold."""
     if status == RxScaleStatus.WAITING_FOR_PHARMACY:
         return MarkPendingReview()

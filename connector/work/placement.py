@@ -10,28 +10,23 @@ from __future__ import annotations
 
 from connector.domain.empower import PlacedOrder
 from connector.domain.errors import ConflictError, Partner, PartnerError
-from connector.domain.jobs import Job, JobKind, JobSpec
-from connector.domain.lifecycle import OrderEvent, OrderState, RxScaleStatus, apply
+from connector.domain.jobs import Job
+from connector.domain.lifecycle import OrderEvent, OrderState, RxScaleStatus
 from connector.domain.mapping import IdempotencyKeys, PlacementPlan, Unmappable, map_order
 from connector.domain.outcome import NOTHING, HistoryEntry, OrderUpdate, Outcome
 from connector.domain.records import OrderRecord
 from connector.domain.redaction import scrub
-from connector.pipeline.base import Handler, log, reject, skip
+from connector.domain.workflow import advance, cancelled_at_rxscale, reject
+from connector.work.base import OrderHandler, log
 
 
-class PlaceOrder(Handler):
-    async def run(self, job: Job) -> Outcome:
-        record = await self.load(job)
-        if record.state is not OrderState.ACCEPTED:
-            return skip(job, record, OrderState.ACCEPTED)
-        uid = record.rxscale_uid
-        order = await self.deps.rxscale.get_order(uid)
+class PlaceOrder(OrderHandler):
+    requires = frozenset({OrderState.ACCEPTED})
+
+    async def handle(self, job: Job, record: OrderRecord) -> Outcome:
+        order = await self.deps.rxscale.get_order(record.rxscale_uid)
         if order.status == RxScaleStatus.CANCELLED:
-            return Outcome(
-                order_uid=uid,
-                transitions=(apply(record.state, OrderEvent.CANCEL),),
-                detail={"rxscale_status": RxScaleStatus.CANCELLED.value},
-            )
+            return cancelled_at_rxscale(record)
         plan = map_order(order, self.deps.policy)
         if isinstance(plan, Unmappable):
             log.warning("order_unmappable", missing=list(plan.missing))
@@ -49,7 +44,7 @@ class PlaceOrder(Handler):
         if existing is not None:
             log.info("empower_order_adopted", empower_order_id=existing.order_id)
             placed = PlacedOrder(existing.order_id, existing.request_id, existing.status)
-            return self._placed(record, placed, patient_token=None, tokens=None, adopted=True)
+            return _placed(record, placed, patient_token=None, tokens=None, adopted=True)
         keys = IdempotencyKeys(uid, record.placement_generation)
         patient_token = await empower.create_patient(plan.patient, keys.patient())
         tokens = tuple(
@@ -74,44 +69,37 @@ class PlaceOrder(Handler):
             request_id=placed.request_id,
             prescriptions=len(tokens),
         )
-        return self._placed(record, placed, patient_token=patient_token, tokens=tokens)
-
-    @staticmethod
-    def _placed(
-        record: OrderRecord,
-        placed: PlacedOrder,
-        *,
-        patient_token: str | None,
-        tokens: tuple[str, ...] | None,
-        adopted: bool = False,
-    ) -> Outcome:
-        uid = record.rxscale_uid
-        generation = record.placement_generation
-        return Outcome(
-            order_uid=uid,
-            transitions=(apply(record.state, OrderEvent.PLACE),),
-            update=OrderUpdate(
-                empower_patient_token=patient_token,
-                empower_prescription_tokens=tokens,
-                empower_order_id=placed.order_id,
-                empower_request_id=placed.request_id,
-                empower_status=placed.status,
-            ),
-            history=(HistoryEntry("empower_order_adopted", {}),) if adopted else (),
-            follow_ups=(
-                JobSpec(
-                    JobKind.MARK_IN_PROGRESS, uid, unique_key=f"in-progress:{uid}:g{generation}"
-                ),
-            ),
-            detail={"empower_order_id": placed.order_id, "request_id": placed.request_id},
-        )
+        return _placed(record, placed, patient_token=patient_token, tokens=tokens)
 
     async def on_permanent_failure(self, job: Job, error: PartnerError) -> Outcome:
         if error.partner is not Partner.EMPOWER:
             return NOTHING  # RxScale refused us the order; there is nothing to hold
         record = await self.load(job)
-        if record.state is not OrderState.ACCEPTED:
+        if record.state not in self.requires:
             return NOTHING
         return reject(
             record, f"Empower refused the order: {error.message}", request_id=error.request_id
         )
+
+
+def _placed(
+    record: OrderRecord,
+    placed: PlacedOrder,
+    *,
+    patient_token: str | None,
+    tokens: tuple[str, ...] | None,
+    adopted: bool = False,
+) -> Outcome:
+    return advance(
+        record,
+        OrderEvent.PLACE,
+        update=OrderUpdate(
+            empower_patient_token=patient_token,
+            empower_prescription_tokens=tokens,
+            empower_order_id=placed.order_id,
+            empower_request_id=placed.request_id,
+            empower_status=placed.status,
+        ),
+        history=(HistoryEntry("empower_order_adopted", {}),) if adopted else (),
+        detail={"empower_order_id": placed.order_id, "request_id": placed.request_id},
+    )

@@ -1,4 +1,4 @@
-"""What the pipeline needs from each partner. The adapters' clients fit these."""
+"""What the work side needs from each partner. The adapters' clients fit these."""
 
 from __future__ import annotations
 

@@ -15,9 +15,10 @@ import structlog
 
 from connector.domain.clock import Clock
 from connector.domain.jobs import JobKind, JobSpec
-from connector.pipeline.worker import JobSignal
+from connector.domain.workflow import periodic
 from connector.store import jobs
-from connector.store.database import DATABASE_UNAVAILABLE, Database
+from connector.store.database import Database, StoreUnavailable
+from connector.work.signal import JobSignal
 
 log = structlog.get_logger("connector.scheduler")
 
@@ -44,18 +45,10 @@ class Scheduler:
     def due(self) -> list[JobSpec]:
         """This period's job of each kind (the first one runs at start-up)."""
         now = self.clock.now().timestamp()
-        specs = []
-        for p in self.periodic:
-            period = math.floor(now / p.every_seconds)
-            specs.append(
-                JobSpec(
-                    p.kind,
-                    None,
-                    payload={"bucket": period},
-                    unique_key=f"{p.kind.value}:{p.every_seconds:g}:{period}",
-                )
-            )
-        return specs
+        return [
+            periodic(p.kind, p.every_seconds, math.floor(now / p.every_seconds))
+            for p in self.periodic
+        ]
 
     def seconds_to_next_period(self) -> float:
         now = self.clock.now().timestamp()
@@ -68,8 +61,8 @@ class Scheduler:
             try:
                 async with self.database.transaction() as connection:
                     created = await jobs.enqueue(connection, self.due(), self.clock.now())
-            except DATABASE_UNAVAILABLE as exc:
-                log.warning("schedule_failed", error=type(exc).__name__)
+            except StoreUnavailable as exc:
+                log.warning("schedule_failed", error=exc.cause_name)
                 await asyncio.sleep(5.0)
                 continue
             if created:

@@ -1,11 +1,12 @@
-"""What an operator asks of the connector by hand: re-run an order put on hold."""
+"""What an operator asks of the connector by hand, recorded and queued like a delivery:
+re-run an order that was put on hold."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from connector.domain.jobs import JobKind, JobSpec
-from connector.domain.lifecycle import OrderState
+from connector.domain.lifecycle import OrderEvent, OrderState, apply
+from connector.domain.workflow import order_step
 from connector.store import jobs, orders
 from connector.store.database import Database
 
@@ -27,9 +28,7 @@ async def rerun_order(database: Database, uid: str, now: datetime) -> int:
                 f"order {uid} is {record.state.value!r}; only an order on hold can be re-run"
             )
         generation = await orders.rerun(connection, uid, now)
-        await jobs.enqueue(
-            connection,
-            [JobSpec(JobKind.ACCEPT_ORDER, uid, unique_key=f"accept:{uid}:g{generation}")],
-            now,
-        )
+        follow_up = apply(OrderState.ON_HOLD, OrderEvent.RETRY).follow_up
+        if follow_up is not None:
+            await jobs.enqueue(connection, [order_step(follow_up, uid, generation)], now)
     return generation

@@ -1,0 +1,119 @@
+"""Empower deliveries: the Authorization key, the body, and one transaction that records
+and enqueues."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from connector.domain.errors import MalformedDelivery
+from connector.domain.news import EmpowerNews, PrescriptionNews, UnknownNews, news_request_id
+from connector.domain.outcome import HistoryEntry, OrderUpdate, Outcome
+from connector.domain.workflow import news as news_job
+from connector.empower.webhook import is_authorized, parse_event
+from connector.receive.receipt import Receipt, Verdict
+from connector.store import jobs, orders
+from connector.store.database import Database, StoreUnavailable
+from connector.store.news_codec import news_to_payload
+from connector.store.webhooks import WebhookOutcome, record_webhook
+
+SOURCE = "empower"
+
+
+@dataclass(frozen=True)
+class EmpowerReceiver:
+    database: Database
+    keys: Sequence[str] = field(repr=False)
+
+    def authorized(self, header: str | None) -> bool:
+        """Checked before the body is read: a stranger costs us nothing."""
+        return is_authorized(header, self.keys)
+
+    def refused(self) -> Receipt:
+        return Receipt(
+            Verdict.UNAUTHORIZED,
+            reason="unauthorized",
+            message="missing or wrong Authorization key",
+        )
+
+    async def receive(self, body: bytes, now: datetime) -> Receipt:
+        """Read an authorized delivery, record it once and queue its work."""
+        try:
+            news = parse_event(body)
+        except MalformedDelivery as exc:
+            return Receipt(Verdict.MALFORMED, reason="malformed", message=str(exc))
+        # Empower sends no event id: a byte-identical body is the same delivery.
+        digest = hashlib.sha256(body).hexdigest()
+        try:
+            if isinstance(news, UnknownNews):
+                return await self._record_unknown(news, digest, now)
+            return await self._record(news, digest, now)
+        except StoreUnavailable as exc:
+            return Receipt(
+                Verdict.UNAVAILABLE, reason=exc.cause_name, message="could not record; retry later"
+            )
+
+    async def _record(self, news: EmpowerNews, digest: str, now: datetime) -> Receipt:
+        request_id = news_request_id(news)
+        payload = news_to_payload(news)
+        async with self.database.transaction() as connection:
+            uid = (
+                await orders.find_uid_by_request_id(connection, request_id)
+                if request_id is not None
+                else None
+            )
+            notified = isinstance(news, PrescriptionNews)
+            fresh = await record_webhook(
+                connection,
+                source=SOURCE,
+                dedupe_key=digest,
+                event_type=payload["type"],
+                subject=request_id or payload.get("prescription_token"),
+                outcome=WebhookOutcome.RECORDED if notified else WebhookOutcome.ENQUEUED,
+                now=now,
+            )
+            if not fresh:
+                return Receipt(Verdict.DUPLICATE, order_uid=uid)
+            if isinstance(news, PrescriptionNews):
+                await _record_prescription(connection, news, now)
+                return Receipt(Verdict.RECORDED)
+            if uid is not None:
+                heard = Outcome(
+                    order_uid=uid,
+                    update=OrderUpdate(heard_from_empower=True),
+                    history=(HistoryEntry("empower_news", payload),),
+                )
+                await orders.apply_outcome(connection, heard, now)
+            # With no order known yet (its placement may still be committing), the job finds
+            # the order itself and re-enqueues the news bound to it.
+            job_ids = await jobs.enqueue(connection, [news_job(uid, payload)], now)
+        return Receipt(Verdict.ENQUEUED, order_uid=uid, job_ids=tuple(job_ids))
+
+    async def _record_unknown(self, news: UnknownNews, digest: str, now: datetime) -> Receipt:
+        async with self.database.transaction() as connection:
+            fresh = await record_webhook(
+                connection,
+                source=SOURCE,
+                dedupe_key=digest,
+                event_type=news.callback_type,
+                subject=None,
+                outcome=WebhookOutcome.IGNORED,
+                now=now,
+            )
+        verdict = Verdict.UNKNOWN if fresh else Verdict.DUPLICATE
+        return Receipt(verdict, kind=news.callback_type)
+
+
+async def _record_prescription(
+    connection: AsyncConnection, news: PrescriptionNews, now: datetime
+) -> None:
+    """A NOTIFY_RX event goes into the history of every order of that patient token."""
+    if news.patient_token is None:
+        return
+    for uid in await orders.uids_for_patient_token(connection, news.patient_token):
+        entry = HistoryEntry("prescription_notified", news_to_payload(news))
+        await orders.add_history(connection, uid, entry, now)

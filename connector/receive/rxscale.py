@@ -1,0 +1,95 @@
+"""RxScale deliveries: signature, body, and one transaction that records and enqueues."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from connector.domain.errors import MalformedDelivery
+from connector.domain.jobs import JobSpec
+from connector.domain.lifecycle import RxScaleStatus
+from connector.domain.rxscale import RxScaleEventType, RxScaleNews
+from connector.domain.workflow import cancellation, stock_check
+from connector.receive.intake import intake_order
+from connector.receive.receipt import Receipt, Verdict
+from connector.rxscale.webhook import parse_delivery, verify_signature
+from connector.store import jobs, orders
+from connector.store.database import Database, StoreUnavailable
+from connector.store.webhooks import WebhookOutcome, dedupe_digest, record_webhook
+
+SOURCE = "rxscale"
+
+
+@dataclass(frozen=True)
+class RxScaleReceiver:
+    database: Database
+    secrets: Sequence[str] = field(repr=False)
+    stock_sync: bool = False
+
+    async def receive(self, body: bytes, signature: str | None, now: datetime) -> Receipt:
+        """Verify the signature over the raw body, read it, record it once, queue its work."""
+        if not verify_signature(body, signature, self.secrets):
+            return Receipt(
+                Verdict.UNAUTHORIZED,
+                reason="signature_missing" if not signature else "signature_mismatch",
+                message="signature does not verify",
+            )
+        try:
+            news = parse_delivery(body)
+        except MalformedDelivery as exc:
+            return Receipt(Verdict.MALFORMED, reason="malformed", message=str(exc))
+        try:
+            return await self._record(news, now)
+        except StoreUnavailable as exc:
+            return Receipt(
+                Verdict.UNAVAILABLE,
+                order_uid=news.subject_uid,
+                reason=exc.cause_name,
+                message="could not record; retry later",
+                kind=news.event_type,
+            )
+
+    async def _record(self, news: RxScaleNews, now: datetime) -> Receipt:
+        uid = news.subject_uid
+        async with self.database.transaction() as connection:
+            work, outcome = await self._work(connection, news)
+            fresh = await record_webhook(
+                connection,
+                source=SOURCE,
+                dedupe_key=dedupe_digest(*news.dedupe_parts()),
+                event_type=news.event_type,
+                subject=uid,
+                outcome=outcome,
+                now=now,
+            )
+            if not fresh:
+                return Receipt(Verdict.DUPLICATE, order_uid=uid, kind=news.event_type)
+            if news.event_type == RxScaleEventType.ORDER_CREATED:
+                job_ids = await intake_order(connection, uid, now)
+            else:
+                job_ids = await jobs.enqueue(connection, work, now)
+        return Receipt(
+            Verdict(outcome.value), order_uid=uid, job_ids=tuple(job_ids), kind=news.event_type
+        )
+
+    async def _work(
+        self, connection: AsyncConnection, news: RxScaleNews
+    ) -> tuple[list[JobSpec], WebhookOutcome]:
+        """Which jobs the news calls for, and how to record it."""
+        match news.event_type:
+            case RxScaleEventType.ORDER_CREATED:
+                return [], WebhookOutcome.ENQUEUED
+            case RxScaleEventType.ORDER_UPDATED if news.status == RxScaleStatus.CANCELLED:
+                record = await orders.get_order(connection, news.subject_uid)
+                if record is None:
+                    return [], WebhookOutcome.RECORDED  # never taken in: nothing to cancel
+                return [cancellation(record)], WebhookOutcome.ENQUEUED
+            case RxScaleEventType.SKU_STOCK_UPDATED if self.stock_sync:
+                return [stock_check(news.subject_uid)], WebhookOutcome.ENQUEUED
+            case RxScaleEventType.ORDER_UPDATED:
+                return [], WebhookOutcome.RECORDED  # other status changes are RxScale's news
+            case _:
+                return [], WebhookOutcome.IGNORED

@@ -1,0 +1,113 @@
+"""How settings become the parts of a daemon: clients, handlers, worker and scheduler
+settings, the receivers. Part of the composition root, kept apart from the daemon's life."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from connector.domain.jobs import JobKind
+from connector.domain.mapping import MappingPolicy
+from connector.domain.retry import RetryPolicy
+from connector.empower.client import EmpowerClient
+from connector.metrics import Metrics
+from connector.partner.ratelimit import Rate, RateLimiter
+from connector.receive.empower import EmpowerReceiver
+from connector.receive.rxscale import RxScaleReceiver
+from connector.rxscale.client import RxScaleClient
+from connector.settings import Settings
+from connector.store.database import Database
+from connector.work.accept import AcceptOrder
+from connector.work.base import Dependencies, JobHandler
+from connector.work.cancel import CancelOrder
+from connector.work.news import ApplyEmpowerNews
+from connector.work.placement import PlaceOrder
+from connector.work.progress import HoldOrder, MarkInProgress
+from connector.work.reconcile import Reconcile, RefreshOrder
+from connector.work.scheduler import Periodic
+from connector.work.stock import SyncStock
+from connector.work.worker import WorkerConfig
+
+
+def build_handlers(deps: Dependencies) -> Mapping[JobKind, JobHandler]:
+    return {
+        JobKind.ACCEPT_ORDER: AcceptOrder(deps),
+        JobKind.PLACE_ORDER: PlaceOrder(deps),
+        JobKind.MARK_IN_PROGRESS: MarkInProgress(deps),
+        JobKind.EMPOWER_NEWS: ApplyEmpowerNews(deps),
+        JobKind.HOLD_ORDER: HoldOrder(deps),
+        JobKind.CANCEL_ORDER: CancelOrder(deps),
+        JobKind.RECONCILE: Reconcile(deps),
+        JobKind.REFRESH_ORDER: RefreshOrder(deps),
+        JobKind.SYNC_STOCK: SyncStock(deps),
+    }
+
+
+def mapping_policy(settings: Settings) -> MappingPolicy:
+    return MappingPolicy(
+        default_shipping_method=settings.empower.default_shipping_method,
+        product_map=dict(settings.mapping.products),
+        prescriber_npis=dict(settings.mapping.prescribers),
+        require_npi=settings.mapping.require_npi,
+    )
+
+
+def rxscale_limiter(settings: Settings) -> RateLimiter:
+    return RateLimiter(
+        Rate(settings.rxscale.rate_limit_per_second, 1.0),
+        Rate(settings.rxscale.rate_limit_per_minute, 60.0),
+    )
+
+
+def rxscale_client(
+    settings: Settings, metrics: Metrics | None = None, *, limiter: RateLimiter | None = None
+) -> RxScaleClient:
+    return RxScaleClient(
+        settings.rxscale.base_url,
+        settings.rxscale.api_key.get_secret_value(),
+        pharmacy_uid=settings.rxscale.pharmacy_uid,
+        timeout_seconds=settings.rxscale.timeout_seconds,
+        limiter=limiter,
+        observer=metrics.upstream_request if metrics is not None else None,
+    )
+
+
+def empower_client(settings: Settings, metrics: Metrics | None = None) -> EmpowerClient:
+    return EmpowerClient(
+        settings.empower.base_url,
+        settings.empower.api_key.get_secret_value(),
+        timeout_seconds=settings.empower.timeout_seconds,
+        observer=metrics.upstream_request if metrics is not None else None,
+    )
+
+
+def receivers(settings: Settings, database: Database) -> tuple[RxScaleReceiver, EmpowerReceiver]:
+    rxscale = RxScaleReceiver(
+        database,
+        [s.get_secret_value() for s in settings.rxscale.webhook_secrets],
+        stock_sync=settings.stock.sync_interval_seconds is not None,
+    )
+    empower = EmpowerReceiver(
+        database, [k.get_secret_value() for k in settings.empower.webhook_keys]
+    )
+    return rxscale, empower
+
+
+def periodic_work(settings: Settings) -> list[Periodic]:
+    periodic = [Periodic(JobKind.RECONCILE, settings.reconcile.interval_seconds)]
+    if settings.stock.sync_interval_seconds:
+        periodic.append(Periodic(JobKind.SYNC_STOCK, settings.stock.sync_interval_seconds))
+    return periodic
+
+
+def worker_config(settings: Settings) -> WorkerConfig:
+    w = settings.worker
+    return WorkerConfig(
+        concurrency=w.concurrency,
+        lease_seconds=w.lease_seconds,
+        idle_seconds=w.idle_seconds,
+        retry=RetryPolicy(
+            max_attempts=w.max_attempts,
+            base_seconds=w.backoff_base_seconds,
+            max_seconds=w.backoff_max_seconds,
+        ),
+    )
