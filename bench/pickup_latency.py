@@ -31,7 +31,7 @@ from connector.devstack import LocalStack, StackOptions
 from connector.domain.jobs import JobKind
 from connector.logging import configure_logging
 from connector.sandbox.empower_records import FulfilmentScript
-from connector.store import jobs
+from connector.store import job_queries
 
 IDLE_SECONDS = 5.0
 
@@ -69,7 +69,7 @@ async def measure(
                 async with stack.daemon.database.engine.connect() as c:
                     [job] = [
                         j
-                        for j in await jobs.list_jobs(c, order_uid=uid)
+                        for j in await job_queries.list_jobs(c, order_uid=uid)
                         if j.kind is JobKind.ACCEPT_ORDER
                     ]
                 if job.attempts > 0:

@@ -9,7 +9,7 @@ from connector.commands.output import EXIT_OK, json_lines, print_table, refuse
 from connector.domain.clock import SystemClock
 from connector.domain.jobs import Job, JobKind, JobState
 from connector.settings import StorageSettings
-from connector.store import jobs
+from connector.store import job_queries
 from connector.store.database import Database
 
 
@@ -56,7 +56,7 @@ async def _list(database: Database, args: argparse.Namespace) -> int:
     states = [JobState.DEAD] if args.dead else [JobState(args.state)] if args.state else None
     kinds = [JobKind(args.kind)] if args.kind else None
     async with database.engine.connect() as connection:
-        found = await jobs.list_jobs(
+        found = await job_queries.list_jobs(
             connection, states=states, kinds=kinds, order_uid=args.order, limit=args.limit
         )
     if args.json:
@@ -84,7 +84,7 @@ async def _retry(database: Database, args: argparse.Namespace) -> int:
     if not args.all_dead and not args.ids:
         return refuse("name the jobs to retry, or --all-dead")
     async with database.transaction() as connection:
-        requeued = await jobs.requeue(
+        requeued = await job_queries.requeue(
             connection, SystemClock().now(), job_ids=args.ids, all_dead=args.all_dead
         )
     if not requeued:

@@ -10,7 +10,8 @@ from connector.commands.output import EXIT_OK, json_lines, print_table, refuse
 from connector.domain.errors import PartnerError
 from connector.domain.rxscale import RxScaleEventType
 from connector.rxscale.client import RxScaleClient, WebhookSubscription
-from connector.settings import RxScaleAccess, check_upstream_url
+from connector.settings import RxScaleAccess
+from connector.settings_sources import check_upstream_url
 
 EVENTS = [event.value for event in RxScaleEventType]
 PATH = "/webhooks/rxscale"

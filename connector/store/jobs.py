@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, exists, func, or_, select, text, update
+from sqlalchemy import Row, and_, exists, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -120,7 +120,7 @@ async def claim(
         # Another replica claimed a job of one of these orders at the same moment (the
         # unique index on running jobs refused ours): its job runs first; try again later.
         return []
-    return sorted((_to_job(row) for row in rows), key=lambda job: (job.run_at, job.id))
+    return sorted((to_job(row) for row in rows), key=lambda job: (job.run_at, job.id))
 
 
 async def renew_leases(
@@ -244,84 +244,7 @@ async def release(
     return int((await connection.execute(statement)).rowcount)
 
 
-async def requeue(
-    connection: AsyncConnection,
-    now: datetime,
-    *,
-    job_ids: Sequence[int] | None = None,
-    all_dead: bool = False,
-) -> list[int]:
-    """Give dead (or failed) jobs another run: queued now, their attempts counted afresh.
-
-    `job_ids` may name dead or failed jobs; `all_dead` takes every dead one."""
-    finished = [JobState.DEAD.value, JobState.FAILED.value]
-    if all_dead:
-        which = jobs.c.state == JobState.DEAD.value
-    elif job_ids:
-        which = and_(jobs.c.id.in_(list(job_ids)), jobs.c.state.in_(finished))
-    else:
-        return []
-    statement = (
-        update(jobs)
-        .where(which)
-        .values(
-            state=JobState.QUEUED.value,
-            attempts=0,
-            run_at=now,
-            finished_at=None,
-            updated_at=now,
-        )
-        .returning(jobs.c.id)
-    )
-    requeued = sorted((await connection.execute(statement)).scalars())
-    if requeued and connection.dialect.name == "postgresql":
-        await connection.execute(
-            text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL}
-        )
-    return requeued
-
-
-async def next_wakeup(connection: AsyncConnection) -> datetime | None:
-    """When the earliest queued job falls due or the earliest lease runs out."""
-    due = select(func.min(jobs.c.run_at)).where(jobs.c.state == JobState.QUEUED.value)
-    lease = select(func.min(jobs.c.lease_expires_at)).where(jobs.c.state == JobState.RUNNING.value)
-    times = [
-        (await connection.execute(due)).scalar_one_or_none(),
-        (await connection.execute(lease)).scalar_one_or_none(),
-    ]
-    present = [t for t in times if t is not None]
-    return min(present) if present else None
-
-
-async def get_job(connection: AsyncConnection, job_id: int) -> Job | None:
-    row = (await connection.execute(select(jobs).where(jobs.c.id == job_id))).first()
-    return _to_job(row) if row is not None else None
-
-
-async def list_jobs(
-    connection: AsyncConnection,
-    *,
-    states: Sequence[JobState] | None = None,
-    order_uid: str | None = None,
-    kinds: Sequence[JobKind] | None = None,
-    limit: int = 1000,
-) -> list[Job]:
-    statement = select(jobs).order_by(jobs.c.id).limit(limit)
-    if states:
-        statement = statement.where(jobs.c.state.in_([s.value for s in states]))
-    if order_uid is not None:
-        statement = statement.where(jobs.c.order_uid == order_uid)
-    if kinds:
-        statement = statement.where(jobs.c.kind.in_([k.value for k in kinds]))
-    return [_to_job(row) for row in await connection.execute(statement)]
-
-
-async def count_by_state(connection: AsyncConnection) -> dict[JobState, int]:
-    statement = select(jobs.c.state, func.count()).group_by(jobs.c.state)
-    return {JobState(state): count for state, count in await connection.execute(statement)}
-
-
-def _to_job(row: Row[Any]) -> Job:
+def to_job(row: Row[Any]) -> Job:
     return Job(
         id=row.id,
         kind=JobKind(row.kind),

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.domain.jobs import JobState
 from connector.domain.lifecycle import OrderState
-from connector.store import jobs, orders
+from connector.store import job_queries, orders
 from connector.store.tables import jobs_table
 
 
@@ -30,7 +30,7 @@ async def database_figures(connection: AsyncConnection, now: datetime) -> Databa
         )
     ).scalar_one_or_none()
     return DatabaseFigures(
-        jobs_by_state=await jobs.count_by_state(connection),
+        jobs_by_state=await job_queries.count_by_state(connection),
         oldest_due_seconds=max((now - oldest).total_seconds(), 0.0) if oldest else 0.0,
         orders_by_state=await orders.count_by_state(connection),
     )

@@ -27,7 +27,7 @@ from connector.domain.outcome import NOTHING, Outcome
 from connector.domain.retry import Bury, Fail, Retry, RetryPolicy, Uniform, classify, decide
 from connector.metrics import Metrics
 from connector.receive.intake import intake_order
-from connector.store import jobs, orders
+from connector.store import job_queries, jobs, orders
 from connector.store.database import Database, StoreUnavailable
 from connector.work.base import JobHandler
 from connector.work.signal import JobSignal
@@ -135,7 +135,7 @@ class Worker:
     async def _next_wakeup(self) -> datetime | None:
         try:
             async with self.database.connect() as connection:
-                return await jobs.next_wakeup(connection)
+                return await job_queries.next_wakeup(connection)
         except StoreUnavailable:
             return None
 

@@ -10,7 +10,7 @@ from connector.domain.lifecycle import OrderState
 from connector.sandbox.empower_records import FulfilmentScript
 from connector.sandbox.faults import FaultRule
 from connector.sandbox.fixtures import CATALOGUE
-from connector.store import jobs, orders
+from connector.store import job_queries, jobs, orders
 from tests.e2e.conftest import MakeStack
 
 DONE = {OrderState.DELIVERED}
@@ -56,7 +56,7 @@ async def test_duplicate_deliveries_are_harmless(make_stack: MakeStack) -> None:
         assert len(stack.sandbox.empower.orders_for(uid)) == 1
         assert stack.sandbox.rxscale.count_requests("PATCH", f"{uid}/complete_order") == 1
     async with stack.daemon.database.engine.connect() as c:
-        kinds = Counter(j.kind for j in await jobs.list_jobs(c))
+        kinds = Counter(j.kind for j in await job_queries.list_jobs(c))
     assert kinds[JobKind.ACCEPT_ORDER] == 2
     assert kinds[JobKind.PLACE_ORDER] == 2
     assert stack.sandbox.rxscale.sender.delivered() >= 4  # every copy was acknowledged
@@ -114,7 +114,7 @@ async def test_empower_422_puts_the_order_on_hold_with_the_reason(make_stack: Ma
     assert stack.sandbox.empower.orders_for(uid) == []
     assert stack.sandbox.empower.create_attempts.get("/v1/prescriptions") == 1  # not retried
     async with stack.daemon.database.engine.connect() as c:
-        [place] = await jobs.list_jobs(c, order_uid=uid, states=[JobState.FAILED])
+        [place] = await job_queries.list_jobs(c, order_uid=uid, states=[JobState.FAILED])
     assert place.kind is JobKind.PLACE_ORDER
     assert "422" in (place.last_error or "")
 
@@ -196,7 +196,9 @@ async def test_a_429_from_rxscale_is_waited_out(make_stack: MakeStack) -> None:
     assert records[uid].state is OrderState.DELIVERED
     async with stack.daemon.database.engine.connect() as c:
         accept = [
-            j for j in await jobs.list_jobs(c, order_uid=uid) if j.kind is JobKind.ACCEPT_ORDER
+            j
+            for j in await job_queries.list_jobs(c, order_uid=uid)
+            if j.kind is JobKind.ACCEPT_ORDER
         ]
     assert accept[0].attempts == 1  # waiting out a 429 spends no attempt
 
@@ -240,12 +242,12 @@ async def test_work_that_cannot_succeed_ends_dead_and_visible(make_stack: MakeSt
 
     async def dead() -> bool:
         async with stack.daemon.database.engine.connect() as c:
-            job = await jobs.get_job(c, job_id)
+            job = await job_queries.get_job(c, job_id)
         return job is not None and job.state is JobState.DEAD
 
     assert await wait_until(dead, within=15)
     async with stack.daemon.database.engine.connect() as c:
-        job = await jobs.get_job(c, job_id)
+        job = await job_queries.get_job(c, job_id)
     assert job is not None
     assert job.attempts == 3
     assert "fill_request_unknown" in (job.last_error or "")

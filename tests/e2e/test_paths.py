@@ -16,7 +16,7 @@ from connector.sandbox.faults import FaultRule
 from connector.sandbox.fixtures import CATALOGUE
 from connector.sandbox.ratelimit import SlidingWindowLimit
 from connector.settings import MappingSettings
-from connector.store import jobs, orders
+from connector.store import job_queries, orders
 from tests.e2e.conftest import MakeStack
 from tests.e2e.processes import base_env, run_connector
 
@@ -123,7 +123,7 @@ async def test_a_required_npi_is_never_guessed(make_stack: MakeStack) -> None:
 
 async def placement_running(stack: LocalStack) -> bool:
     async with stack.daemon.database.engine.connect() as c:
-        running = await jobs.list_jobs(c, states=[JobState.RUNNING])
+        running = await job_queries.list_jobs(c, states=[JobState.RUNNING])
     return any(j.kind is JobKind.PLACE_ORDER for j in running)
 
 

@@ -20,7 +20,7 @@ from connector.domain.jobs import Job, JobKind, JobState
 from connector.sandbox.empower_records import FulfilmentScript
 from connector.sandbox.empower_server import EmpowerSandbox
 from connector.sandbox.faults import FaultRule
-from connector.store import jobs, orders
+from connector.store import job_queries, orders
 from connector.store.database import Database
 from tests.e2e.processes import Cluster, base_env, run_connector
 
@@ -65,7 +65,7 @@ async def assert_each_order_placed_once_and_completed(cluster: Cluster, uids: li
     try:
         async with database.engine.connect() as c:
             mapped = {r.rxscale_uid: r for r in await orders.list_orders(c, limit=10_000)}
-            stuck = await jobs.list_jobs(c, states=[JobState.DEAD, JobState.FAILED])
+            stuck = await job_queries.list_jobs(c, states=[JobState.DEAD, JobState.FAILED])
     finally:
         await database.close()
     assert set(mapped) == set(uids)
@@ -106,7 +106,7 @@ async def test_a_replica_killed_mid_run_loses_and_doubles_nothing(cluster: Clust
 
     async def victim_holds(placed_only: bool = False) -> bool:
         async with database.engine.connect() as c:
-            running = await jobs.list_jobs(c, states=[JobState.RUNNING])
+            running = await job_queries.list_jobs(c, states=[JobState.RUNNING])
         held[:] = [
             j
             for j in running
@@ -136,7 +136,7 @@ async def test_a_replica_killed_mid_run_loses_and_doubles_nothing(cluster: Clust
         await victim.wait_ready()
         assert await all_completed(cluster, uids, within=180), "not every order completed"
         async with database.engine.connect() as c:
-            taken_over = [await jobs.get_job(c, job.id) for job in held]
+            taken_over = [await job_queries.get_job(c, job.id) for job in held]
             adoptions = {
                 uid: [h.kind for h in await orders.order_history(c, uid)]
                 for uid in orphaned_placements

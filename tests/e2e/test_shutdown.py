@@ -14,14 +14,14 @@ from connector.domain.jobs import Job, JobKind, JobState
 from connector.domain.lifecycle import OrderState
 from connector.sandbox.faults import FaultRule
 from connector.sandbox.runner import listening_socket
-from connector.store import jobs, orders
+from connector.store import job_queries, orders
 from connector.store.database import Database
 from tests.e2e.conftest import MakeStack
 
 
 async def placement_jobs(database: Database, uid: str | None = None) -> list[Job]:
     async with database.engine.connect() as c:
-        found = await jobs.list_jobs(c, order_uid=uid)
+        found = await job_queries.list_jobs(c, order_uid=uid)
     return [j for j in found if j.kind is JobKind.PLACE_ORDER]
 
 

@@ -10,7 +10,7 @@ from connector.domain.empower import Tracking
 from connector.domain.jobs import JobKind, JobSpec
 from connector.domain.lifecycle import OrderEvent, OrderState, apply
 from connector.domain.outcome import HistoryEntry, OrderUpdate, Outcome
-from connector.store import jobs, orders
+from connector.store import job_queries, jobs, orders
 from connector.store.database import Database
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -80,7 +80,7 @@ async def test_a_stale_outcome_changes_nothing_at_all(database: Database) -> Non
         await commit_stale()
     async with database.engine.connect() as c:
         record = await orders.require_order(c, "po-1")
-        assert await jobs.list_jobs(c) == []
+        assert await job_queries.list_jobs(c) == []
         assert len(await orders.order_history(c, "po-1")) == 1
     assert record.state is OrderState.RECEIVED
     assert record.empower_order_id is None

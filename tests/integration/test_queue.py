@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from connector.domain.jobs import JobKind, JobSpec, JobState
-from connector.store import jobs
+from connector.store import job_queries, jobs
 from connector.store.database import Database
 from connector.store.tables import jobs_table
 
@@ -99,7 +99,7 @@ async def test_an_expired_lease_returns_the_job_and_fences_the_old_owner(
             await jobs.complete(c, job_id, "replica-a", at(LEASE + 2))
     async with database.transaction() as c:
         await jobs.complete(c, job_id, "replica-b", at(LEASE + 2))
-        job = await jobs.get_job(c, job_id)
+        job = await job_queries.get_job(c, job_id)
     assert job is not None
     assert job.state is JobState.DONE
     assert job.attempts == 2
@@ -121,7 +121,7 @@ async def test_rate_limited_retry_spends_no_attempt(database: Database) -> None:
         await jobs.reschedule(
             c, job_id, "w", T0, delay_seconds=0, error="429", counts_as_attempt=False
         )
-        job = await jobs.get_job(c, job_id)
+        job = await job_queries.get_job(c, job_id)
     assert job is not None
     assert job.attempts == 0
     assert job.state is JobState.QUEUED
@@ -134,8 +134,8 @@ async def test_give_up_leaves_the_job_visible(database: Database) -> None:
     async with database.transaction() as c:
         await jobs.give_up(c, dead, "w", T0, state=JobState.DEAD, error="gave up")
         await jobs.give_up(c, failed, "w", T0, state=JobState.FAILED, error="422")
-        listed = await jobs.list_jobs(c, states=[JobState.DEAD])
-        counts = await jobs.count_by_state(c)
+        listed = await job_queries.list_jobs(c, states=[JobState.DEAD])
+        counts = await job_queries.count_by_state(c)
     assert [j.id for j in listed] == [dead]
     assert listed[0].last_error == "gave up"
     assert counts == {JobState.DEAD: 1, JobState.FAILED: 1}
@@ -147,7 +147,7 @@ async def test_release_hands_jobs_back_without_spending_an_attempt(database: Dat
     await claim(database, "w")
     async with database.transaction() as c:
         assert await jobs.release(c, "w", [job_id], at(1)) == 1
-        job = await jobs.get_job(c, job_id)
+        job = await job_queries.get_job(c, job_id)
     assert job is not None
     assert job.state is JobState.QUEUED
     assert job.attempts == 0
@@ -156,10 +156,10 @@ async def test_release_hands_jobs_back_without_spending_an_attempt(database: Dat
 
 async def test_next_wakeup_is_the_earliest_due_time_or_lease_end(database: Database) -> None:
     async with database.engine.connect() as c:
-        assert await jobs.next_wakeup(c) is None
+        assert await job_queries.next_wakeup(c) is None
     await enqueue(database, spec("po-1", delay_seconds=50), spec("po-2", delay_seconds=90))
     async with database.engine.connect() as c:
-        assert await jobs.next_wakeup(c) == at(50)
+        assert await job_queries.next_wakeup(c) == at(50)
 
 
 async def test_concurrent_claimers_take_each_job_exactly_once(database_url: str) -> None:
@@ -199,7 +199,7 @@ async def test_concurrent_claimers_take_each_job_exactly_once(database_url: str)
         assert len(job_ids) == len(specs)
         assert len(set(job_ids)) == len(specs)
         async with setup.engine.connect() as c:
-            assert await jobs.count_by_state(c) == {JobState.DONE: len(specs)}
+            assert await job_queries.count_by_state(c) == {JobState.DONE: len(specs)}
     finally:
         for db in [setup, *claimers]:
             await db.close()

@@ -20,7 +20,7 @@ from connector.domain.jobs import JobKind
 from connector.domain.lifecycle import OrderState
 from connector.receive.empower import EmpowerReceiver
 from connector.receive.rxscale import RxScaleReceiver
-from connector.store import jobs, orders
+from connector.store import job_queries, orders
 from connector.store.database import Database
 from connector.store.migrate import head_revisions
 from connector.store.tables import received_webhooks_table
@@ -69,7 +69,7 @@ class Receiver:
             webhooks = (
                 await c.execute(select(func.count()).select_from(received_webhooks_table))
             ).scalar_one()
-            return webhooks, len(await orders.list_orders(c)), len(await jobs.list_jobs(c))
+            return webhooks, len(await orders.list_orders(c)), len(await job_queries.list_jobs(c))
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ async def test_a_signed_new_order_is_recorded_and_queued(receiver: Receiver) -> 
     assert await response.json() == {"status": "enqueued"}
     async with receiver.database.engine.connect() as c:
         record = await orders.require_order(c, "po-1")
-        [job] = await jobs.list_jobs(c)
+        [job] = await job_queries.list_jobs(c)
     assert record.state is OrderState.RECEIVED
     assert (job.kind, job.order_uid) == (JobKind.ACCEPT_ORDER, "po-1")
     assert receiver.wakeups == [1]
@@ -199,7 +199,7 @@ async def test_an_authentic_empower_event_is_recorded_and_queued(
     response = await receiver.empower(shipment(), authorization=authorization)
     assert response.status == 200
     async with receiver.database.engine.connect() as c:
-        [job] = await jobs.list_jobs(c)
+        [job] = await job_queries.list_jobs(c)
     assert job.kind is JobKind.EMPOWER_NEWS
     assert job.order_uid is None  # no order knows this request yet: the job will route it
     assert job.payload["tracking_number"] == "9400"
@@ -219,7 +219,7 @@ async def test_an_empower_event_for_a_known_order_is_bound_to_it(receiver: Recei
         )
     await receiver.empower(shipment("fill_request_7"))
     async with receiver.database.engine.connect() as c:
-        [job] = await jobs.list_jobs(c)
+        [job] = await job_queries.list_jobs(c)
         history = await orders.order_history(c, "po-7")
     assert job.order_uid == "po-7"
     assert history[-1].kind == "empower_news"
