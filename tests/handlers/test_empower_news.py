@@ -1,0 +1,122 @@
+"""empower_news (connector.work.news): one piece of Empower news applied at RxScale."""
+
+from __future__ import annotations
+
+import pytest
+
+from connector.domain.empower import Tracking
+from connector.domain.errors import PermanentError, RetryLater
+from connector.domain.jobs import JobKind
+from connector.domain.lifecycle import OrderState
+from connector.domain.news import OrderNews, PrescriptionNews, ShipmentNews
+from connector.domain.outcome import NOTHING
+from connector.domain.records import OrderRecord
+from connector.store.news_codec import news_to_payload
+from connector.work.news import ApplyEmpowerNews
+from tests.handlers.conftest import Bench
+
+NEWS = JobKind.EMPOWER_NEWS
+TRACKING = Tracking(
+    "9400111", "usps", "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400111"
+)
+
+
+def shipped(record: OrderRecord, status: str = "SHIPPED") -> ShipmentNews:
+    assert record.empower_request_id is not None
+    return ShipmentNews(record.empower_request_id, status, TRACKING, "on its way")
+
+
+async def run(bench: Bench, uid: str | None, news: ShipmentNews | OrderNews) -> object:
+    job = bench.job(NEWS, uid, news_to_payload(news))
+    return await ApplyEmpowerNews(bench.deps).run(job)
+
+
+async def test_a_shipment_completes_the_order_with_its_tracking(bench: Bench) -> None:
+    record = await bench.order(OrderState.IN_PROGRESS)
+    outcome = await ApplyEmpowerNews(bench.deps).run(
+        bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(record)))
+    )
+    assert [t.after for t in outcome.transitions] == [OrderState.COMPLETED]
+    completion = bench.rxscale.orders[record.rxscale_uid].completion
+    assert completion is not None
+    assert completion["tracking_number"] == TRACKING.tracking_number
+    assert outcome.update is not None
+    assert outcome.update.heard_from_empower
+
+
+async def test_a_completion_whose_answer_was_lost_is_confirmed_by_reading(bench: Bench) -> None:
+    record = await bench.order(OrderState.IN_PROGRESS)
+    bench.fault("rxscale", method="PATCH", path="*/complete_order", status=409, after_commit=True)
+    outcome = await ApplyEmpowerNews(bench.deps).run(
+        bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(record)))
+    )
+    assert [t.after for t in outcome.transitions] == [OrderState.COMPLETED]
+    assert bench.rxscale_calls("PATCH", "/complete_order") == 1
+
+
+async def test_a_shipment_for_an_order_cancelled_at_rxscale_queues_the_cancellation(
+    bench: Bench,
+) -> None:
+    record = await bench.order(OrderState.IN_PROGRESS, rxscale_status="cancelled")
+    outcome = await ApplyEmpowerNews(bench.deps).run(
+        bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(record)))
+    )
+    assert outcome.transitions == ()
+    assert [h.kind for h in outcome.history] == ["shipped_after_cancellation"]
+    assert [s.kind for s in outcome.follow_ups] == [JobKind.CANCEL_ORDER]
+
+
+async def test_a_refused_completion_that_left_the_order_elsewhere_is_raised(
+    bench: Bench,
+) -> None:
+    record = await bench.order(OrderState.IN_PROGRESS)
+    bench.fault("rxscale", method="PATCH", path="*/complete_order", status=422)
+    with pytest.raises(PermanentError):
+        await ApplyEmpowerNews(bench.deps).run(
+            bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(record)))
+        )
+
+
+async def test_repeated_shipment_news_calls_nothing(bench: Bench) -> None:
+    record = await bench.order(OrderState.COMPLETED)
+    outcome = await ApplyEmpowerNews(bench.deps).run(
+        bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(record)))
+    )
+    assert [h.kind for h in outcome.history] == ["shipment_repeated"]
+    assert bench.rxscale_calls("PATCH", "/") == 0
+
+
+async def test_shipment_news_before_in_progress_waits(bench: Bench) -> None:
+    record = await bench.order(OrderState.PLACED)
+    with pytest.raises(RetryLater):
+        await ApplyEmpowerNews(bench.deps).run(
+            bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(record)))
+        )
+
+
+async def test_a_rejection_puts_the_order_on_hold_with_the_reason(bench: Bench) -> None:
+    record = await bench.order(OrderState.IN_PROGRESS)
+    assert record.empower_request_id is not None
+    news = OrderNews(record.empower_request_id, False, "REJECTED", "R3", "out of stock")
+    outcome = await ApplyEmpowerNews(bench.deps).run(
+        bench.job(NEWS, record.rxscale_uid, news_to_payload(news))
+    )
+    assert [t.after for t in outcome.transitions] == [OrderState.REJECTED]
+    assert [s.kind for s in outcome.follow_ups] == [JobKind.HOLD_ORDER]
+
+
+async def test_news_before_its_order_is_known_waits_then_is_bound(bench: Bench) -> None:
+    record = await bench.order(OrderState.IN_PROGRESS)
+    news = shipped(record)
+    handler = ApplyEmpowerNews(bench.deps)
+    unknown = ShipmentNews("fill_request_unknown", "SHIPPED", TRACKING)
+    with pytest.raises(RetryLater):
+        await handler.run(bench.job(NEWS, None, news_to_payload(unknown)))
+    outcome = await handler.run(bench.job(NEWS, None, news_to_payload(news)))
+    [bound] = outcome.follow_ups
+    assert (bound.kind, bound.order_uid) == (NEWS, record.rxscale_uid)
+
+
+async def test_a_prescription_notice_needs_no_work(bench: Bench) -> None:
+    job = bench.job(NEWS, None, news_to_payload(PrescriptionNews("rx_1", "pt_1")))
+    assert await ApplyEmpowerNews(bench.deps).run(job) == NOTHING

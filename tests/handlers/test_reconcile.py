@@ -1,0 +1,51 @@
+"""reconcile and refresh_order (connector.work.reconcile): what webhooks never said."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from connector.domain.jobs import JobKind
+from connector.domain.lifecycle import OrderState
+from connector.domain.outcome import NOTHING
+from connector.work.reconcile import Reconcile, RefreshOrder
+from tests.handlers.conftest import Bench
+
+
+async def test_unseen_waiting_orders_are_taken_in_and_quiet_ones_looked_up(
+    bench: Bench,
+) -> None:
+    quiet = await bench.order(OrderState.IN_PROGRESS)
+    missed = bench.rxscale.add_order()  # its webhook never came
+    # Everything placed counts as quiet once the threshold is in the past.
+    deps = dataclasses.replace(bench.deps, stale_after_seconds=-1.0)
+    outcome = await Reconcile(deps).run(bench.job(JobKind.RECONCILE, None, {"bucket": 9}))
+    assert outcome.intake == (missed,)
+    assert [(s.kind, s.unique_key) for s in outcome.follow_ups] == [
+        (JobKind.REFRESH_ORDER, f"refresh:{quiet.rxscale_uid}:9")
+    ]
+    new_jobs = await bench.commit(outcome)
+    assert len(new_jobs) == 2  # the refresh, and the missed order's accept
+    assert (await bench.record(missed)).state is OrderState.RECEIVED
+
+
+async def test_a_refresh_applies_what_empower_shows(bench: Bench) -> None:
+    record = await bench.order(OrderState.IN_PROGRESS)
+    assert record.empower_order_id is not None
+    placed = bench.empower.orders[record.empower_order_id]
+    bench.empower.ship(placed)
+    outcome = await RefreshOrder(bench.deps).run(
+        bench.job(JobKind.REFRESH_ORDER, record.rxscale_uid)
+    )
+    assert [t.after for t in outcome.transitions] == [OrderState.COMPLETED]
+    completion = bench.rxscale.orders[record.rxscale_uid].completion
+    assert completion is not None
+    assert completion["tracking_number"] == placed.shipments[-1]["tracking_number"]
+
+
+async def test_a_refresh_of_an_order_no_longer_awaiting_empower_is_skipped(
+    bench: Bench,
+) -> None:
+    record = await bench.order(OrderState.DELIVERED)
+    job = bench.job(JobKind.REFRESH_ORDER, record.rxscale_uid)
+    assert await RefreshOrder(bench.deps).run(job) == NOTHING
+    assert bench.empower_calls("GET", "/v1/orders") == 0
