@@ -82,11 +82,10 @@ class RxScaleClient:
     async def list_orders(
         self, *, status: str | None = None, page: int = 0, limit: int = MAX_PAGE_SIZE
     ) -> OrderPage:
-        params = {"page": str(page), "limit": str(min(limit, MAX_PAGE_SIZE))}
-        if status is not None:
-            params["status"] = status
-        reply = await self._call("list_orders", "GET", "/pharmacy_orders/", params=params)
-        parsed = self._parse("list_orders", reply, PageModel[PharmacyOrderModel])
+        filters = {"status": status} if status is not None else {}
+        parsed = await self._page(
+            "list_orders", "/pharmacy_orders/", PharmacyOrderModel, page, limit, filters
+        )
         return OrderPage(
             orders=tuple(order.to_domain() for order in parsed.data),
             total=parsed.totalRegistries,
@@ -115,9 +114,7 @@ class RxScaleClient:
         )
 
     async def list_skus(self, *, page: int = 0, limit: int = MAX_PAGE_SIZE) -> SkuPage:
-        params = {"page": str(page), "limit": str(min(limit, MAX_PAGE_SIZE))}
-        reply = await self._call("list_skus", "GET", "/pharmacy_skus/", params=params)
-        parsed = self._parse("list_skus", reply, PageModel[PharmacySkuModel])
+        parsed = await self._page("list_skus", "/pharmacy_skus/", PharmacySkuModel, page, limit)
         return SkuPage(
             skus=tuple(sku.to_domain() for sku in parsed.data),
             total=parsed.totalRegistries,
@@ -171,6 +168,20 @@ class RxScaleClient:
         if 200 <= reply.status < 300:
             return reply
         raise error_for_reply(Partner.RXSCALE, operation, reply, _error_message(reply))
+
+    async def _page(
+        self,
+        operation: str,
+        path: str,
+        item: type[M],
+        page: int,
+        limit: int,
+        filters: Mapping[str, str] | None = None,
+    ) -> PageModel[M]:
+        """One page of a list: RxScale counts pages from 0 and serves at most 200 a page."""
+        params = {"page": str(page), "limit": str(min(limit, MAX_PAGE_SIZE)), **(filters or {})}
+        reply = await self._call(operation, "GET", path, params=params)
+        return self._parse(operation, reply, PageModel[item])  # type: ignore[valid-type]
 
     @staticmethod
     def _parse(operation: str, reply: HttpReply, model: type[M]) -> M:

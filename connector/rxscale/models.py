@@ -222,7 +222,7 @@ class StatusUpdateModel(WireModel):
 
 
 class CompleteOrderModel(WireModel):
-    """The `complete_order` body, assumed in CONTRACT.md: the docs do not show it."""
+    """The `complete_order` body, assumed (docs/partners.md): RxScale does not show it."""
 
     tracking_number: str | None = None
     tracking_url: str | None = None

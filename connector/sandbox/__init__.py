@@ -1,1 +1,2 @@
-"""Simulated RxScale and Empower servers, following CONTRACT.md, for demo, tests and bench."""
+"""Simulated RxScale and Empower servers, following docs/partners.md, for demo, tests and
+benchmarks."""

@@ -21,7 +21,7 @@ from connector.sandbox.recording import RequestLog
 BASE_PATH = "/v1/external_pharmacy_api"
 EVENT_TYPES = ("pharmacy_order_created", "pharmacy_order_updated", "pharmacy_sku_stock_updated")
 
-# Moves a pharmacy may make through `PATCH …/status`, as CONTRACT.md reads the docs.
+# Moves a pharmacy may make through `PATCH …/status`, as docs/partners.md assumes them.
 ALLOWED_STATUS_CHANGES: dict[str, frozenset[str]] = {
     "waiting for pharmacy": frozenset({"pending review", "on-hold", "cancelled"}),
     "pending review": frozenset({"in-progress", "on-hold", "cancelled"}),

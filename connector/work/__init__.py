@@ -1,1 +1,1 @@
-"""The work: one handler per job kind, the inbox the receivers write to, and the worker."""
+"""The work side: one handler per job kind, the worker that runs them, the scheduler."""
