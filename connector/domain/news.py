@@ -1,6 +1,7 @@
-"""Empower's webhook events as plain values, and what each means for an order.
+"""Empower's news (from its webhooks, or from asking it) as plain values, and what each piece
+means for an order.
 
-Events carry the latest state when sent and may arrive late or twice, so every decision
+News carries the latest state when sent and may arrive late or twice, so every decision
 here looks at where the order already is and never moves it backwards.
 """
 

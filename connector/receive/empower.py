@@ -111,7 +111,7 @@ class EmpowerReceiver:
 async def _record_prescription(
     connection: AsyncConnection, news: PrescriptionNews, now: datetime
 ) -> None:
-    """A NOTIFY_RX event goes into the history of every order of that patient token."""
+    """NOTIFY_RX news goes into the history of every order of that patient token."""
     if news.patient_token is None:
         return
     for uid in await orders.uids_for_patient_token(connection, news.patient_token):

@@ -11,7 +11,7 @@ from connector.domain.news import EmpowerNews, OrderNews, PrescriptionNews, Ship
 
 
 def news_to_payload(news: EmpowerNews) -> JsonObject:
-    """The job payload for one event: ids, statuses and tracking, never patient data."""
+    """The job payload for one piece of news: ids, statuses and tracking, never patient data."""
     match news:
         case ShipmentNews():
             return {
