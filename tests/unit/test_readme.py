@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from connector.cli import build_parser
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -54,3 +56,10 @@ def test_readme_documents_every_setting() -> None:
         "CONNECTOR_RXSCALE__RATE_LIMIT_PER_MINUTE",
     ):
         assert f"`{name}`" in readme, name
+
+
+def test_readme_shows_the_demo_with_its_default_number_of_orders() -> None:
+    default = build_parser().parse_args(["demo"]).orders
+    readme = (ROOT / "README.md").read_text()
+    assert f"Placing {default} order(s) at RxScale" in readme
+    assert f"All {default} orders completed at RxScale with tracking." in readme
