@@ -5,7 +5,6 @@ Status codes are left to the adapter, which knows how its partner spells errors.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections.abc import Mapping
@@ -85,8 +84,19 @@ class PartnerHttp:
                 timeout=self._timeout,
                 connector=aiohttp.TCPConnector(limit=self._max_connections),
                 raise_for_status=False,
+                middlewares=(self._limited,) if self._limiter is not None else (),
             )
         return self._session
+
+    async def _limited(
+        self, request: aiohttp.ClientRequest, send: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        """Every attempt that reaches the wire takes a place in the limiter, including the
+        one aiohttp makes on its own when a pooled connection turns out to be closed:
+        the partner counts that one too."""
+        assert self._limiter is not None
+        async with self._limiter.slot():
+            return await send(request)
 
     async def close(self) -> None:
         if self._session is not None:
@@ -103,8 +113,7 @@ class PartnerHttp:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> HttpReply:
-        async with self._limiter.slot() if self._limiter else contextlib.nullcontext():
-            return await self._send(operation, method, path, json_body, params, headers)
+        return await self._send(operation, method, path, json_body, params, headers)
 
     async def _send(
         self,
