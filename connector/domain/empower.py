@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -104,3 +105,17 @@ class EmpowerOrder:
     external_order_id: str
     status: str
     shipments: tuple[Shipment, ...] = ()
+
+    @property
+    def is_live(self) -> bool:
+        """Not rejected or cancelled: an order that may still be fulfilled."""
+        return self.status not in ENDED_WITHOUT_SHIPPING
+
+
+# An Empower order in one of these will never ship: it is never adopted as the placement.
+ENDED_WITHOUT_SHIPPING = frozenset({EmpowerOrderStatus.REJECTED, EmpowerOrderStatus.CANCELLED})
+
+
+def live_order(orders: Iterable[EmpowerOrder]) -> EmpowerOrder | None:
+    """The order a placement may adopt, among those Empower has under one external id."""
+    return next((order for order in orders if order.is_live), None)

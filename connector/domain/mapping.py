@@ -39,10 +39,10 @@ class PlacementPlan:
     shipping_address: PostalAddress | None = field(repr=False)
 
     def order_request(
-        self, order_uid: str, patient_token: str, prescription_tokens: tuple[str, ...]
+        self, external_order_id: str, patient_token: str, prescription_tokens: tuple[str, ...]
     ) -> OrderRequest:
         return OrderRequest(
-            external_order_id=order_uid,
+            external_order_id=external_order_id,
             patient_token=patient_token,
             prescription_tokens=prescription_tokens,
             shipping_method=self.shipping_method,
@@ -176,18 +176,26 @@ def _describe_unmapped_item(item: OrderItem) -> str:
 
 @dataclass(frozen=True, slots=True)
 class IdempotencyKeys:
-    """Keys for Empower's `Idempotency-Key` header, stable across retries and replicas.
+    """An order's identity at Empower: the `Idempotency-Key`s of its creates and its
+    `external_order_id`, stable across retries and replicas.
 
-    `generation` grows when an operator re-runs a rejected order, so that the corrected
-    request is not answered with the cached rejection.
+    `generation` grows when an operator re-runs an order, so that the corrected request is
+    not answered with the cached rejection, and so that the new Empower order has an
+    external id of its own (Empower may refuse a second order under an id it has seen).
+    Generation 0 is the RxScale uid as it is.
     """
 
     order_uid: str
     generation: int = 0
 
+    def _suffix(self) -> str:
+        return f"-g{self.generation}" if self.generation else ""
+
     def _base(self) -> str:
-        suffix = f"-g{self.generation}" if self.generation else ""
-        return f"rxscale-{self.order_uid}{suffix}"
+        return f"rxscale-{self.order_uid}{self._suffix()}"
+
+    def external_order_id(self) -> str:
+        return f"{self.order_uid}{self._suffix()}"
 
     def patient(self) -> str:
         return f"{self._base()}-patient"

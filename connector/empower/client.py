@@ -15,7 +15,7 @@ from connector.domain.empower import (
     PlacedOrder,
     PrescriptionRequest,
 )
-from connector.domain.errors import Partner
+from connector.domain.errors import NotFoundError, Partner
 from connector.domain.stock import ProductAvailability
 from connector.empower.models import (
     CancelledModel,
@@ -92,14 +92,17 @@ class EmpowerClient:
         )
         return _read("create_order", reply.data, PlacedOrderModel).to_domain()
 
-    async def find_order(self, external_order_id: str) -> EmpowerOrder | None:
-        """The order placed for `external_order_id`, if any (after an ambiguous failure)."""
-        reply = await self._call(
-            "find_order", "GET", "/v1/orders", params={"external_order_id": external_order_id}
-        )
-        orders = [model.to_domain() for model in _read_list("find_order", reply, OrderModel)]
-        matching = [o for o in orders if o.external_order_id == external_order_id]
-        return matching[0] if matching else None
+    async def find_orders(self, external_order_id: str) -> list[EmpowerOrder]:
+        """Every order Empower has under `external_order_id`, whatever its status. None is
+        not an error, whether Empower says so with an empty list or with a 404."""
+        try:
+            reply = await self._call(
+                "find_orders", "GET", "/v1/orders", params={"external_order_id": external_order_id}
+            )
+        except NotFoundError:
+            return []
+        orders = [model.to_domain() for model in _read_list("find_orders", reply, OrderModel)]
+        return [order for order in orders if order.external_order_id == external_order_id]
 
     async def get_order(self, order_id: str) -> EmpowerOrder:
         reply = await self._call("get_order", "GET", f"/v1/orders/{path_segment(order_id)}")

@@ -116,8 +116,11 @@ async def uids_for_patient_token(connection: AsyncConnection, token: str) -> lis
 async def rerun(connection: AsyncConnection, uid: str, now: datetime) -> int:
     """An operator re-runs an order on hold: back to `received`, next generation.
 
-    Returns the new generation; raises `StateConflict` unless the order is on hold."""
+    The previous placement's Empower ids leave the live mapping for the history, so that a
+    new placement starts clean and the old ones stay on record. Returns the new
+    generation; raises `StateConflict` unless the order is on hold."""
     transition = apply(OrderState.ON_HOLD, OrderEvent.RETRY)
+    before = await get_order(connection, uid)
     statement = (
         update(orders)
         .where(orders.c.rxscale_uid == uid, orders.c.state == OrderState.ON_HOLD.value)
@@ -125,17 +128,31 @@ async def rerun(connection: AsyncConnection, uid: str, now: datetime) -> int:
             state=transition.after.value,
             placement_generation=orders.c.placement_generation + 1,
             hold_reason=None,
+            empower_patient_token=None,
+            empower_prescription_tokens=[],
+            empower_order_id=None,
+            empower_request_id=None,
+            empower_status=None,
+            tracking_number=None,
+            carrier=None,
+            tracking_url=None,
             updated_at=now,
         )
         .returning(orders.c.placement_generation)
     )
     generation = (await connection.execute(statement)).scalar_one_or_none()
-    if generation is None:
+    if generation is None or before is None:
         raise StateConflict(uid, OrderState.ON_HOLD)
+    previous = {
+        "empower_order_id": before.empower_order_id,
+        "empower_request_id": before.empower_request_id,
+        "empower_status": before.empower_status,
+        "hold_reason": before.hold_reason,
+    }
     await add_history(
         connection,
         uid,
-        HistoryEntry(OrderEvent.RETRY.value, {"generation": generation}),
+        HistoryEntry(OrderEvent.RETRY.value, {"generation": generation, "previous": previous}),
         now,
         from_state=transition.before,
         to_state=transition.after,

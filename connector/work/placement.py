@@ -1,14 +1,18 @@
 """place_order: patient, prescriptions and order at Empower, never twice.
 
-Every placement first asks Empower for an order with this `external_order_id`: an earlier
-attempt may have placed it and lost the answer (a timeout, a crash, a job handed back at
-shutdown). Only then are patient, prescriptions and order created, each with an
-`Idempotency-Key` derived from the order, which covers the attempts that overlap.
+Every placement first asks Empower for a live order with this generation's
+`external_order_id`: an earlier attempt may have placed it and lost the answer (a
+timeout, a crash, a job handed back at shutdown). Only then are patient, prescriptions
+and order created, each with an `Idempotency-Key` derived from the order, which covers the
+attempts that overlap. An order Empower rejected or cancelled is never adopted: a re-run
+places a new one, under the next generation's external id.
 """
 
 from __future__ import annotations
 
-from connector.domain.empower import PlacedOrder
+import dataclasses
+
+from connector.domain.empower import EmpowerOrder, PlacedOrder, live_order
 from connector.domain.errors import ConflictError, Partner, PartnerError
 from connector.domain.jobs import Job
 from connector.domain.lifecycle import OrderEvent, OrderState, RxScaleStatus
@@ -16,7 +20,7 @@ from connector.domain.mapping import IdempotencyKeys, PlacementPlan, Unmappable,
 from connector.domain.outcome import NOTHING, HistoryEntry, OrderUpdate, Outcome
 from connector.domain.records import OrderRecord
 from connector.domain.redaction import scrub
-from connector.domain.workflow import advance, cancelled_at_rxscale, reject
+from connector.domain.workflow import advance, cancellation, cancelled_at_rxscale, reject
 from connector.work.base import OrderHandler, log
 
 
@@ -26,7 +30,7 @@ class PlaceOrder(OrderHandler):
     async def handle(self, job: Job, record: OrderRecord) -> Outcome:
         order = await self.deps.rxscale.get_order(record.rxscale_uid)
         if order.status == RxScaleStatus.CANCELLED:
-            return cancelled_at_rxscale(record)
+            return await self._cancelled_before_placing(record)
         plan = map_order(order, self.deps.policy)
         if isinstance(plan, Unmappable):
             log.warning("order_unmappable", missing=list(plan.missing))
@@ -37,14 +41,32 @@ class PlaceOrder(OrderHandler):
             # Empower's messages may quote what we sent; strip this order's patient values.
             raise exc.with_message(scrub(exc.message, order.sensitive_values())) from exc
 
+    async def _existing(self, record: OrderRecord) -> EmpowerOrder | None:
+        """The live order an earlier attempt of this generation placed, if any."""
+        keys = IdempotencyKeys(record.rxscale_uid, record.placement_generation)
+        return live_order(await self.deps.empower.find_orders(keys.external_order_id()))
+
+    async def _cancelled_before_placing(self, record: OrderRecord) -> Outcome:
+        """RxScale cancelled the order. An earlier attempt may still have placed it: then
+        it is adopted and cancelled at Empower next; otherwise it is never placed."""
+        existing = await self._existing(record)
+        if existing is None:
+            return cancelled_at_rxscale(record)
+        log.info("empower_order_adopted", empower_order_id=existing.order_id, to_cancel=True)
+        adopted = _placed(
+            record, _as_placed(existing), patient_token=None, tokens=None, adopted=True
+        )
+        return dataclasses.replace(adopted, follow_ups=(cancellation(record),))
+
     async def _place(self, record: OrderRecord, plan: PlacementPlan) -> Outcome:
         uid = record.rxscale_uid
         empower = self.deps.empower
-        existing = await empower.find_order(uid)
+        existing = await self._existing(record)
         if existing is not None:
             log.info("empower_order_adopted", empower_order_id=existing.order_id)
-            placed = PlacedOrder(existing.order_id, existing.request_id, existing.status)
-            return _placed(record, placed, patient_token=None, tokens=None, adopted=True)
+            return _placed(
+                record, _as_placed(existing), patient_token=None, tokens=None, adopted=True
+            )
         keys = IdempotencyKeys(uid, record.placement_generation)
         patient_token = await empower.create_patient(plan.patient, keys.patient())
         tokens = tuple(
@@ -55,14 +77,14 @@ class PlaceOrder(OrderHandler):
                 for prescription in plan.prescriptions
             ]
         )
-        request = plan.order_request(uid, patient_token, tokens)
+        request = plan.order_request(keys.external_order_id(), patient_token, tokens)
         try:
             placed = await empower.create_order(request, keys.order())
         except ConflictError:
-            existing = await empower.find_order(uid)
+            existing = await self._existing(record)
             if existing is None:
                 raise
-            placed = PlacedOrder(existing.order_id, existing.request_id, existing.status)
+            placed = _as_placed(existing)
         log.info(
             "empower_order_placed",
             empower_order_id=placed.order_id,
@@ -80,6 +102,10 @@ class PlaceOrder(OrderHandler):
         return reject(
             record, f"Empower refused the order: {error.message}", request_id=error.request_id
         )
+
+
+def _as_placed(order: EmpowerOrder) -> PlacedOrder:
+    return PlacedOrder(order.order_id, order.request_id, order.status)
 
 
 def _placed(

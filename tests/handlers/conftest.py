@@ -104,6 +104,17 @@ class Bench:
                 await orders.apply_outcome(connection, outcome, now)
         return await self.record(uid)
 
+    async def rerun(self, uid: str) -> OrderRecord:
+        """An operator re-runs an order on hold, and its acceptance goes through."""
+        now = datetime.now(UTC)
+        async with self.database.transaction() as connection:
+            await orders.rerun(connection, uid, now)
+            record = await orders.require_order(connection, uid)
+            accepted = Outcome(order_uid=uid, transitions=apply_all(record.state, (E.ACCEPT,)))
+            await orders.apply_outcome(connection, accepted, now)
+        self.rxscale.orders[uid].set_status("pending review")
+        return await self.record(uid)
+
     def place_at_empower(self, uid: str, status: str = "PROCESSING") -> SandboxEmpowerOrder:
         placed = SandboxEmpowerOrder(
             order_id=f"ord_{secrets.token_hex(6)}",

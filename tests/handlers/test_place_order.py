@@ -109,3 +109,43 @@ async def test_a_refusal_by_rxscale_puts_nothing_on_hold(bench: Bench) -> None:
     job = bench.job(PLACE, record.rxscale_uid)
     refusal = PermanentError(Partner.RXSCALE, "get_order", "Resource not found", status=404)
     assert await PlaceOrder(bench.deps).on_permanent_failure(job, refusal) == NOTHING
+
+
+async def test_a_rejected_empower_order_is_never_adopted(bench: Bench) -> None:
+    record = await bench.order(OrderState.ACCEPTED)
+    bench.place_at_empower(record.rxscale_uid, status="REJECTED")
+    handler, job = PlaceOrder(bench.deps), bench.job(PLACE, record.rxscale_uid)
+    # Empower refuses a second order under the same external id; the order goes on hold.
+    with pytest.raises(PermanentError) as caught:
+        await handler.run(job)
+    assert caught.value.status == 409
+    outcome = await handler.on_permanent_failure(job, caught.value)
+    assert [t.after for t in outcome.transitions] == [OrderState.REJECTED]
+
+
+async def test_a_rerun_places_a_new_order_under_the_next_generation(bench: Bench) -> None:
+    record = await bench.order(OrderState.ON_HOLD)
+    uid = record.rxscale_uid
+    rejected = bench.place_at_empower(uid, status="REJECTED")
+    rerun = await bench.rerun(uid)
+    assert rerun.placement_generation == 1
+    outcome = await PlaceOrder(bench.deps).run(bench.job(PLACE, uid))
+    [placed] = bench.empower.orders_for(f"{uid}-g1")
+    assert outcome.update is not None
+    assert outcome.update.empower_order_id == placed.order_id != rejected.order_id
+    assert bench.empower.orders[rejected.order_id].status == "REJECTED"
+    assert f"rxscale-{uid}-g1-order" in bench.empower.idempotency
+
+
+async def test_a_cancelled_order_that_was_placed_after_all_is_cancelled_there(
+    bench: Bench,
+) -> None:
+    """RxScale cancelled the order while a placement's answer was lost: the order exists
+    at Empower, so it is adopted and its cancellation queued, not forgotten."""
+    record = await bench.order(OrderState.ACCEPTED, rxscale_status="cancelled")
+    placed = bench.place_at_empower(record.rxscale_uid)
+    outcome = await PlaceOrder(bench.deps).run(bench.job(PLACE, record.rxscale_uid))
+    assert [t.after for t in outcome.transitions] == [OrderState.PLACED]
+    assert outcome.update is not None
+    assert outcome.update.empower_order_id == placed.order_id
+    assert [s.kind for s in outcome.follow_ups] == [JobKind.CANCEL_ORDER]

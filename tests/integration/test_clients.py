@@ -152,10 +152,9 @@ async def test_placing_an_order_at_empower(
     )
     placed = await empower.create_order(plan.order_request(uid, patient, tokens), keys.order())
     assert placed.request_id.startswith("fill_request_")
-    found = await empower.find_order(uid)
-    assert found is not None
+    [found] = await empower.find_orders(uid)
     assert found.order_id == placed.order_id
-    assert await empower.find_order("po-never-placed") is None
+    assert await empower.find_orders("po-never-placed") == []
     assert (await empower.get_order(placed.order_id)).external_order_id == uid
 
 
@@ -213,3 +212,11 @@ async def test_empower_key_and_transient_failures(
     with pytest.raises(TransientError):
         await empower.list_products()
     assert [p.product_id for p in await empower.list_products()][:1] == ["EMP-SEMA-025"]
+
+
+async def test_a_lookup_that_finds_nothing_is_not_an_error(
+    sandbox: RunningSandbox, empower: EmpowerClient
+) -> None:
+    # Empower's error table says 404 means "does not exist": for a lookup, that is no order.
+    sandbox.empower.faults.add(FaultRule(method="GET", path="/v1/orders", status=404))
+    assert await empower.find_orders("po-never-placed") == []

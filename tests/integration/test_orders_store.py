@@ -8,7 +8,7 @@ import pytest
 
 from connector.domain.empower import Tracking
 from connector.domain.jobs import JobKind, JobSpec
-from connector.domain.lifecycle import OrderEvent, OrderState, apply
+from connector.domain.lifecycle import OrderEvent, OrderState, apply, apply_all
 from connector.domain.outcome import HistoryEntry, OrderUpdate, Outcome
 from connector.store import job_queries, jobs, orders
 from connector.store.database import Database
@@ -97,3 +97,22 @@ async def test_counts_by_state(database: Database) -> None:
         )
         counts = await orders.count_by_state(c)
     assert counts == {OrderState.RECEIVED: 2, OrderState.CANCELLED: 1}
+
+
+async def test_a_rerun_moves_the_old_empower_ids_into_the_history(database: Database) -> None:
+    held = (OrderEvent.ACCEPT, OrderEvent.PLACE, OrderEvent.REJECT, OrderEvent.HOLD)
+    async with database.transaction() as c:
+        await orders.create_order_if_absent(c, "po-1", NOW)
+        transitions = apply_all(OrderState.RECEIVED, held)
+        update = OrderUpdate(empower_order_id="ord_1", empower_request_id="fill_1")
+        await orders.apply_outcome(c, Outcome("po-1", transitions, update), NOW)
+        generation = await orders.rerun(c, "po-1", NOW)
+        record = await orders.require_order(c, "po-1")
+        [retry] = [h for h in await orders.order_history(c, "po-1") if h.kind == "retry"]
+    assert (generation, record.placement_generation, record.state) == (1, 1, OrderState.RECEIVED)
+    assert (record.empower_order_id, record.empower_request_id) == (None, None)
+    assert retry.detail["previous"]["empower_order_id"] == "ord_1"
+    assert retry.detail["previous"]["empower_request_id"] == "fill_1"
+    async with database.transaction() as c:
+        with pytest.raises(orders.StateConflict):
+            await orders.rerun(c, "po-1", NOW)  # only an order on hold
