@@ -47,7 +47,7 @@ class StackOptions:
             "concurrency": 4,
             "backoff_base_seconds": 0.05,
             "backoff_max_seconds": 0.5,
-            "max_attempts": 8,
+            "retry_for_seconds": 60.0,
             "idle_seconds": 1.0,
             "shutdown_grace_seconds": 5.0,
         }

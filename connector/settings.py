@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from connector.domain.news import CompletionPoint
 from connector.domain.npi import is_valid_npi
+from connector.domain.retry import DEFAULT_RETRY_FOR_SECONDS
 from connector.settings_sources import (
     ENV_PREFIX,
     SecretFilesSource,
@@ -126,7 +127,10 @@ class StockSettings(BaseModel):
 class WorkerSettings(BaseModel):
     # 0 runs a web-only replica: it records webhooks and leaves the jobs to others.
     concurrency: int = Field(default=4, ge=0, le=256)
-    max_attempts: int = Field(default=10, ge=1)
+    # A transient failure is retried for this long after a job first failed (72 h).
+    retry_for_seconds: float = Field(default=DEFAULT_RETRY_FOR_SECONDS, ge=0)
+    # A job whose worker vanished more often than this while running it is buried.
+    max_lease_expiries: int = Field(default=5, ge=0)
     backoff_base_seconds: float = Field(default=2.0, gt=0)
     backoff_max_seconds: float = Field(default=300.0, gt=0)
     lease_seconds: float = Field(default=60.0, ge=1)

@@ -106,8 +106,9 @@ def worker_config(settings: Settings) -> WorkerConfig:
         lease_seconds=w.lease_seconds,
         idle_seconds=w.idle_seconds,
         retry=RetryPolicy(
-            max_attempts=w.max_attempts,
             base_seconds=w.backoff_base_seconds,
             max_seconds=w.backoff_max_seconds,
+            retry_for_seconds=w.retry_for_seconds,
+            max_lease_expiries=w.max_lease_expiries,
         ),
     )

@@ -27,7 +27,7 @@ class JobState(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"  # permanent error: retrying cannot help
-    DEAD = "dead"  # ran out of attempts
+    DEAD = "dead"  # out of time, or crashing its worker: a person must look
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,3 +53,7 @@ class Job:
     created_at: datetime
     last_error: str | None = None
     lease_owner: str | None = None
+    # When the job first failed (its retry window runs from there), and how often its
+    # worker vanished while running it.
+    first_failed_at: datetime | None = None
+    lease_expiries: int = 0

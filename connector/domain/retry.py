@@ -30,11 +30,21 @@ class Uniform(Protocol):
     def uniform(self, a: float, b: float, /) -> float: ...
 
 
+# A partner outage of hours is ordinary; the webhook services pharmacies rely on keep
+# retrying for a day or more (Stripe: 3 days). A weekend passes within this.
+DEFAULT_RETRY_FOR_SECONDS = 72 * 3600.0
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    max_attempts: int = 10
     base_seconds: float = 2.0
     max_seconds: float = 300.0
+    # A transient failure is retried for this long after the job first failed: bounded by
+    # time, not by a count of attempts that one ordinary outage would use up.
+    retry_for_seconds: float = DEFAULT_RETRY_FOR_SECONDS
+    # A job whose worker vanished this many times while running it (its lease expired)
+    # is taken to crash its process, and is buried rather than run again.
+    max_lease_expiries: int = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +62,7 @@ class Fail:
 
 @dataclass(frozen=True, slots=True)
 class Bury:
-    """Out of attempts: the job is dead and stays visible."""
+    """Out of time: the job is dead and stays visible for a person."""
 
 
 Decision = Retry | Fail | Bury
@@ -84,16 +94,19 @@ def decide(
     kind: FailureKind,
     retry_after: float | None = None,
     rng: Uniform | None = None,
+    *,
+    failing_for: float = 0.0,
 ) -> Decision:
+    """`attempt` counts from 1; `failing_for` is how long ago the job first failed."""
     rng = rng if rng is not None else random.Random()
     if kind is FailureKind.PERMANENT:
         return Fail()
+    if failing_for >= policy.retry_for_seconds:
+        return Bury()
     if kind is FailureKind.RATE_LIMITED:
         if retry_after is not None and retry_after >= 0:
             return Retry(min(retry_after, MAX_RETRY_AFTER_SECONDS), counts_as_attempt=False)
         return Retry(backoff_delay(attempt, policy, rng), counts_as_attempt=False)
-    if attempt >= policy.max_attempts:
-        return Bury()
     if kind is FailureKind.AUTH:
         # Wrong credentials are fixed by a person; retry at the slowest pace meanwhile.
         return Retry(policy.max_seconds)

@@ -20,7 +20,8 @@ async def requeue(
     job_ids: Sequence[int] | None = None,
     all_dead: bool = False,
 ) -> list[int]:
-    """Give dead (or failed) jobs another run: queued now, their attempts counted afresh.
+    """Give dead (or failed) jobs another run: queued now, their attempts, retry window and
+    lease expiries counted afresh.
 
     `job_ids` may name dead or failed jobs; `all_dead` takes every dead one."""
     finished = [JobState.DEAD.value, JobState.FAILED.value]
@@ -36,6 +37,8 @@ async def requeue(
         .values(
             state=JobState.QUEUED.value,
             attempts=0,
+            first_failed_at=None,
+            lease_expiries=0,
             run_at=now,
             finished_at=None,
             updated_at=now,

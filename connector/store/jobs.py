@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, exists, or_, select, text, update
+from sqlalchemy import Row, and_, case, exists, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -109,6 +109,10 @@ async def claim(
             lease_owner=owner,
             lease_expires_at=now + timedelta(seconds=lease_seconds),
             attempts=jobs.c.attempts + 1,
+            # Still `running` here means its worker vanished: counted apart from failures,
+            # so that a job that crashes its process is caught whatever its retry window.
+            lease_expiries=jobs.c.lease_expiries
+            + case((jobs.c.state == JobState.RUNNING.value, 1), else_=0),
             updated_at=now,
         )
         .returning(*jobs.c)
@@ -190,6 +194,7 @@ async def reschedule(
         "lease_owner": None,
         "lease_expires_at": None,
         "last_error": error[:MAX_ERROR_LENGTH],
+        "first_failed_at": func.coalesce(jobs.c.first_failed_at, now),
         "updated_at": now,
     }
     if not counts_as_attempt:
@@ -256,4 +261,6 @@ def to_job(row: Row[Any]) -> Job:
         created_at=row.created_at,
         last_error=row.last_error,
         lease_owner=row.lease_owner,
+        first_failed_at=row.first_failed_at,
+        lease_expiries=row.lease_expiries,
     )

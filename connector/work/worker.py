@@ -3,7 +3,8 @@
 A handler's outbound calls happen outside any transaction. Its result (job done, order
 state change, history, follow-up jobs) is committed together, fenced by the job's lease.
 A failure is classified by the retry policy: retried with backoff, failed for good, or
-buried as dead after too many attempts. Nothing a handler raises stops the worker.
+buried as dead once its retry window is used up (connector.work.failures). Nothing a
+handler raises stops the worker.
 """
 
 from __future__ import annotations
@@ -18,18 +19,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.domain.clock import Clock
-from connector.domain.errors import PartnerError
-from connector.domain.jobs import Job, JobKind, JobState
-from connector.domain.outcome import NOTHING, Outcome
-from connector.domain.retry import Bury, Fail, Retry, RetryPolicy, Uniform, classify, decide
+from connector.domain.jobs import Job, JobKind
+from connector.domain.outcome import Outcome
+from connector.domain.retry import RetryPolicy, Uniform
 from connector.metrics import Metrics
-from connector.receive.intake import intake_order
-from connector.store import job_queries, jobs, orders
+from connector.store import job_queries, jobs
 from connector.store.database import Database, StoreUnavailable
 from connector.work.base import JobHandler
+from connector.work.failures import Failures, record_outcome
 from connector.work.signal import JobSignal
 
 log = structlog.get_logger("connector.worker")
@@ -68,6 +67,9 @@ class Worker:
         self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
         self.rng: Uniform = rng or random.Random()
         self.metrics = metrics or Metrics()
+        self.failures = Failures(
+            database, clock, config.retry, self.rng, self.metrics, self.signal, self.worker_id
+        )
         self._running: dict[int, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
         self.completed = 0
@@ -150,12 +152,15 @@ class Worker:
             context["request_id"] = job.payload["request_id"]  # Empower's, for support
         with structlog.contextvars.bound_contextvars(**context):
             handler = self.handlers[job.kind]
+            if job.lease_expiries > self.config.retry.max_lease_expiries:
+                await self.failures.bury_crash_loop(job)
+                return
             try:
                 outcome = await handler.run(job)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # every failure is classified
-                await self._failed(job, handler, error)
+                await self.failures.failed(job, handler, error)
                 return
             try:
                 await self._commit(job, outcome)
@@ -163,13 +168,13 @@ class Worker:
                 self.metrics.job(job.kind.value, "lease_lost")
                 log.warning("job_lease_lost")
             except Exception as error:  # e.g. the order moved meanwhile
-                await self._failed(job, handler, error)
+                await self.failures.failed(job, handler, error)
 
     async def _commit(self, job: Job, outcome: Outcome) -> None:
         now = self.clock.now()
         async with self.database.transaction() as connection:
             await jobs.complete(connection, job.id, self.worker_id, now)
-            new_jobs = await self._record(connection, job, outcome, now)
+            new_jobs = await record_outcome(connection, job, outcome, now)
         self.completed += 1
         self.metrics.job(job.kind.value, "succeeded")
         for transition in outcome.transitions:
@@ -183,64 +188,6 @@ class Worker:
         log.info("job_succeeded", follow_ups=len(new_jobs))
         if new_jobs:
             self.signal.notify()
-
-    async def _failed(self, job: Job, handler: JobHandler, error: Exception) -> None:
-        kind, retry_after = classify(error)
-        decision = decide(self.config.retry, job.attempts, kind, retry_after, self.rng)
-        reason = describe(error)
-        failure = {"failure": kind.value, "error": reason}
-        if isinstance(error, PartnerError) and error.request_id:
-            failure["request_id"] = error.request_id
-        try:
-            match decision:
-                case Retry(delay_seconds=delay, counts_as_attempt=counts):
-                    async with self.database.transaction() as connection:
-                        await jobs.reschedule(
-                            connection,
-                            job.id,
-                            self.worker_id,
-                            self.clock.now(),
-                            delay_seconds=delay,
-                            error=reason,
-                            counts_as_attempt=counts,
-                        )
-                    self.metrics.job(job.kind.value, "retried" if counts else "rate_limited")
-                    log.warning("job_retry_scheduled", delay_seconds=round(delay, 2), **failure)
-                case Fail():
-                    outcome = NOTHING
-                    if isinstance(error, PartnerError):
-                        outcome = await handler.on_permanent_failure(job, error)
-                    await self._give_up(job, JobState.FAILED, reason, outcome)
-                    self.metrics.job(job.kind.value, "failed")
-                    log.error("job_failed", **failure)
-                case Bury():
-                    await self._give_up(job, JobState.DEAD, reason, NOTHING)
-                    self.metrics.job(job.kind.value, "dead")
-                    log.error("job_dead", **failure)
-        except jobs.LeaseLost:
-            self.metrics.job(job.kind.value, "lease_lost")
-            log.warning("job_lease_lost", **failure)
-        except Exception as exc:  # the lease lapses; the job returns
-            log.exception("job_failure_not_recorded", record_error=type(exc).__name__, **failure)
-
-    async def _give_up(self, job: Job, state: JobState, reason: str, outcome: Outcome) -> None:
-        now = self.clock.now()
-        async with self.database.transaction() as connection:
-            await jobs.give_up(connection, job.id, self.worker_id, now, state=state, error=reason)
-            new_jobs = await self._record(connection, job, outcome, now)
-        if new_jobs:
-            self.signal.notify()
-
-    @staticmethod
-    async def _record(
-        connection: AsyncConnection, job: Job, outcome: Outcome, now: datetime
-    ) -> list[int]:
-        """The order change, its follow-ups and any orders to take in; ids of new jobs."""
-        await orders.apply_outcome(connection, outcome, now, job_id=job.id)
-        new_jobs = await jobs.enqueue(connection, outcome.follow_ups, now)
-        for uid in outcome.intake:
-            new_jobs += await intake_order(connection, uid, now)
-        return new_jobs
 
     async def _heartbeat(self) -> None:
         interval = self.config.lease_seconds / 3
@@ -285,10 +232,3 @@ class Worker:
                 log.warning("jobs_released", count=released)
             except StoreUnavailable as exc:
                 log.error("jobs_not_released", error=exc.cause_name, count=len(leftover))
-
-
-def describe(error: BaseException) -> str:
-    if isinstance(error, PartnerError):
-        return error.describe()
-    text = str(error)
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -166,7 +166,7 @@ class Cluster:
             "CONNECTOR_WORKER__LEASE_SECONDS": "3",
             "CONNECTOR_WORKER__BACKOFF_BASE_SECONDS": "0.1",
             "CONNECTOR_WORKER__BACKOFF_MAX_SECONDS": "1",
-            "CONNECTOR_WORKER__MAX_ATTEMPTS": "30",
+            "CONNECTOR_WORKER__RETRY_FOR_SECONDS": "300",
             "CONNECTOR_WORKER__IDLE_SECONDS": "2",
             "CONNECTOR_LOG_FORMAT": "json",
             **{f"CONNECTOR_WORKER__{k.upper()}": v for k, v in (worker or {}).items()},

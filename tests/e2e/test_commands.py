@@ -137,7 +137,7 @@ async def test_webhooks_are_registered_once_and_their_secrets_shown_once(
 
 
 async def test_dead_jobs_are_listed_and_retried(make_stack: MakeStack) -> None:
-    stack = await make_stack(worker={"max_attempts": 2})
+    stack = await make_stack(worker={"retry_for_seconds": 0.5})
     stack.sandbox.rxscale.faults.add(
         FaultRule(path="*/pharmacy_orders/po-*", status=503, times=None)
     )

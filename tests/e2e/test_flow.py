@@ -232,7 +232,7 @@ async def test_an_event_that_beats_its_placement_is_routed_once_known(
 
 
 async def test_work_that_cannot_succeed_ends_dead_and_visible(make_stack: MakeStack) -> None:
-    stack = await make_stack(worker={"max_attempts": 3})
+    stack = await make_stack(worker={"retry_for_seconds": 0.5})
     payload = {"type": "shipment", "request_id": "fill_request_unknown", "status": "SHIPPED"}
     async with stack.daemon.database.transaction() as c:
         [job_id] = await jobs.enqueue(

@@ -86,7 +86,7 @@ async def test_metrics_follow_the_work_and_name_no_order(make_stack: MakeStack) 
 async def test_metrics_report_failures_and_the_queue(make_stack: MakeStack) -> None:
     from connector.sandbox.faults import FaultRule
 
-    stack = await make_stack(worker={"max_attempts": 2})
+    stack = await make_stack(worker={"retry_for_seconds": 0.5})
     stack.sandbox.rxscale.faults.add(
         FaultRule(path="*/pharmacy_orders/po-*", status=503, times=None)
     )

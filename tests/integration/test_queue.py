@@ -203,3 +203,37 @@ async def test_concurrent_claimers_take_each_job_exactly_once(database_url: str)
     finally:
         for db in [setup, *claimers]:
             await db.close()
+
+
+async def test_lease_expiries_are_counted_apart_from_failures(database: Database) -> None:
+    [job_id] = await enqueue(database, spec("po-1"))
+    assert await claim(database, "w1") == [job_id]
+    # w1 vanishes; once its lease lapsed, w2 takes the job over, twice over.
+    assert await claim(database, "w2", now=at(LEASE + 1)) == [job_id]
+    assert await claim(database, "w3", now=at(2 * LEASE + 2)) == [job_id]
+    async with database.transaction() as c:
+        await jobs.reschedule(c, job_id, "w3", at(100), delay_seconds=0, error="503")
+    assert await claim(database, "w4", now=at(100)) == [job_id]
+    async with database.connect() as c:
+        job = await job_queries.get_job(c, job_id)
+    assert job is not None
+    assert (job.attempts, job.lease_expiries) == (4, 2)
+
+
+async def test_the_retry_window_runs_from_the_first_failure(database: Database) -> None:
+    [job_id] = await enqueue(database, spec("po-1"))
+    for second in (10, 20):
+        [claimed] = await claim(database, "w", now=at(second))
+        async with database.transaction() as c:
+            await jobs.reschedule(c, claimed, "w", at(second), delay_seconds=0, error="503")
+    async with database.connect() as c:
+        job = await job_queries.get_job(c, job_id)
+    assert job is not None
+    assert job.first_failed_at == at(10)
+    async with database.transaction() as c:  # an operator's retry starts it afresh
+        await c.execute(update(jobs_table).where(jobs_table.c.id == job_id).values(state="dead"))
+        await job_queries.requeue(c, at(40), job_ids=[job_id])
+    async with database.connect() as c:
+        job = await job_queries.get_job(c, job_id)
+    assert job is not None
+    assert (job.first_failed_at, job.lease_expiries, job.attempts) == (None, 0, 0)

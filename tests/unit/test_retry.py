@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from connector.domain.errors import (
     AuthError,
     ConflictError,
@@ -20,7 +22,7 @@ from connector.domain.retry import (
     decide,
 )
 
-POLICY = RetryPolicy(max_attempts=5, base_seconds=2.0, max_seconds=30.0)
+POLICY = RetryPolicy(base_seconds=2.0, max_seconds=30.0, retry_for_seconds=3600.0)
 
 
 class Highest:
@@ -43,9 +45,22 @@ def test_full_jitter_stays_within_zero_and_the_ceiling() -> None:
     assert max(delays) - min(delays) > 8.0  # it really is spread out
 
 
-def test_transient_retries_until_max_attempts_then_buries() -> None:
-    assert isinstance(decide(POLICY, 4, FailureKind.TRANSIENT, rng=Highest()), Retry)
-    assert isinstance(decide(POLICY, 5, FailureKind.TRANSIENT), Bury)
+def test_retries_are_bounded_by_time_not_by_a_count() -> None:
+    many = decide(POLICY, 500, FailureKind.TRANSIENT, rng=Highest(), failing_for=3599.0)
+    assert many == Retry(30.0)  # hundreds of attempts within the window: still retried
+    assert isinstance(decide(POLICY, 2, FailureKind.TRANSIENT, failing_for=3600.0), Bury)
+
+
+@pytest.mark.parametrize("kind", [FailureKind.RATE_LIMITED, FailureKind.AUTH])
+def test_rate_limits_and_rejected_keys_are_retried_within_the_window_too(
+    kind: FailureKind,
+) -> None:
+    assert isinstance(decide(POLICY, 3, kind, retry_after=1.0, failing_for=10.0), Retry)
+    assert isinstance(decide(POLICY, 3, kind, retry_after=1.0, failing_for=3600.0), Bury)
+
+
+def test_the_default_window_outlasts_a_long_weekend() -> None:
+    assert RetryPolicy().retry_for_seconds >= 72 * 3600
 
 
 def test_permanent_fails_at_once() -> None:

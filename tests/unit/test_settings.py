@@ -65,7 +65,7 @@ def test_every_documented_name_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
             "CONNECTOR_EMPOWER__BASE_URL": "https://sandbox.example",
             "CONNECTOR_EMPOWER__DEFAULT_SHIPPING_METHOD": "overnight",
             "CONNECTOR_WORKER__CONCURRENCY": "9",
-            "CONNECTOR_WORKER__MAX_ATTEMPTS": "3",
+            "CONNECTOR_WORKER__RETRY_FOR_SECONDS": "3",
             "CONNECTOR_WORKER__BACKOFF_BASE_SECONDS": "0.5",
             "CONNECTOR_WORKER__BACKOFF_MAX_SECONDS": "60",
         },
@@ -77,7 +77,7 @@ def test_every_documented_name_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.rxscale.pharmacy_uid == "ph-9"
     assert s.empower.base_url == "https://sandbox.example"
     assert s.empower.default_shipping_method == "overnight"
-    assert (s.worker.concurrency, s.worker.max_attempts) == (9, 3)
+    assert (s.worker.concurrency, s.worker.retry_for_seconds) == (9, 3.0)
     assert (s.worker.backoff_base_seconds, s.worker.backoff_max_seconds) == (0.5, 60.0)
 
 
