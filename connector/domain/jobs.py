@@ -22,6 +22,11 @@ class JobKind(StrEnum):
     SYNC_STOCK = "sync_stock"  # copy Empower's availability to RxScale's pharmacy SKUs
 
 
+# Jobs that run before the earlier queued jobs of their order (never beside a running one):
+# a cancellation must reach Empower within seconds, whatever else the order has queued.
+OVERTAKING_KINDS = frozenset({JobKind.CANCEL_ORDER})
+
+
 class JobState(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"

@@ -24,6 +24,8 @@ class OrderState(StrEnum):
     REJECTED = "rejected"  # cannot be fulfilled; the hold is not yet relayed
     ON_HOLD = "on_hold"  # RxScale shows `on-hold` with the reason
     CANCELLED = "cancelled"  # cancelled at RxScale before anything shipped
+    # Cancelled at RxScale, but Empower had shipped it already: a person must settle it.
+    CANCEL_REFUSED = "cancel_refused"
 
 
 class OrderEvent(StrEnum):
@@ -37,6 +39,7 @@ class OrderEvent(StrEnum):
     HOLD = "hold"
     CANCEL = "cancel"
     RETRY = "retry"  # an operator re-runs an order that was put on hold
+    REFUSE_CANCEL = "refuse_cancel"  # Empower refused the cancellation: it had shipped
 
 
 class RxScaleStatus(StrEnum):
@@ -81,17 +84,18 @@ TRANSITIONS: Final[dict[tuple[OrderState, OrderEvent], tuple[OrderState, JobKind
     (S.IN_PROGRESS, E.CANCEL): (S.CANCELLED, None),
     (S.REJECTED, E.CANCEL): (S.CANCELLED, None),
     (S.ON_HOLD, E.CANCEL): (S.CANCELLED, None),
+    # RxScale cancelled an order Empower had already shipped; its shipment news is still
+    # recorded there, and RxScale is told nothing more.
+    (S.PLACED, E.REFUSE_CANCEL): (S.CANCEL_REFUSED, None),
+    (S.IN_PROGRESS, E.REFUSE_CANCEL): (S.CANCEL_REFUSED, None),
+    (S.READY_FOR_PICKUP, E.REFUSE_CANCEL): (S.CANCEL_REFUSED, None),
 }
 
 # Nothing more happens to these by itself (an on-hold order waits for a person).
 TERMINAL_STATES: Final[frozenset[OrderState]] = frozenset({S.DELIVERED, S.CANCELLED})
-AT_REST_STATES: Final[frozenset[OrderState]] = TERMINAL_STATES | {S.ON_HOLD}
-# Nothing was sent to Empower (or it refused it): a cancellation needs no call there.
-NOT_PLACED: Final[frozenset[OrderState]] = frozenset(
-    {S.RECEIVED, S.ACCEPTED, S.REJECTED, S.ON_HOLD}
-)
-# Placed at Empower and not yet shipped: cancellable there.
-CANCELLABLE_AT_EMPOWER: Final[frozenset[OrderState]] = frozenset({S.PLACED, S.IN_PROGRESS})
+AT_REST_STATES: Final[frozenset[OrderState]] = TERMINAL_STATES | {S.ON_HOLD, S.CANCEL_REFUSED}
+# Shipped, as far as the connector knows: a cancellation can no longer reach Empower in time.
+SHIPPED: Final[frozenset[OrderState]] = frozenset({S.READY_FOR_PICKUP, S.COMPLETED, S.DELIVERED})
 # Placed and waiting for Empower's news (reconciliation asks after these).
 AWAITING_EMPOWER: Final[frozenset[OrderState]] = frozenset(
     {S.PLACED, S.IN_PROGRESS, S.READY_FOR_PICKUP}
@@ -110,6 +114,7 @@ PROGRESS: Final[dict[OrderState, int]] = {
     S.REJECTED: 2,
     S.ON_HOLD: 3,
     S.CANCELLED: 7,
+    S.CANCEL_REFUSED: 7,
 }
 
 

@@ -79,10 +79,13 @@ class CompletionPoint(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class CompleteOrder:
-    """Call `complete_order` with this tracking; `then_deliver` when it already arrived."""
+    """Call `complete_order` with this tracking; `then_deliver` when it already arrived.
+    `start_first`: RxScale was not yet told `in-progress` (the shipment overtook that
+    step), so tell it first."""
 
     tracking: Tracking
     then_deliver: bool
+    start_first: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,15 @@ class MarkReadyForPickup:
     """Shipped, completing on delivery: RxScale `ready_for_pickup`, tracking kept."""
 
     tracking: Tracking
+    start_first: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class KeepShipment:
+    """Shipped although RxScale cancelled it (the cancellation was refused): keep the
+    tracking and status on record, and tell RxScale nothing."""
+
+    tracking: Tracking | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +122,9 @@ class NoteOnly:
     alert: bool = False
 
 
-ShipmentPlan = CompleteOrder | MarkReadyForPickup | RecordDelivery | WaitForPlacement | NoteOnly
+ShipmentPlan = (
+    CompleteOrder | MarkReadyForPickup | KeepShipment | RecordDelivery | WaitForPlacement | NoteOnly
+)
 
 
 def plan_shipment(
@@ -126,18 +140,22 @@ def plan_shipment(
         return NoteOnly("shipment_problem", alert=True)
     tracking = news.tracking or known_tracking
     match state:
-        case OrderState.RECEIVED | OrderState.ACCEPTED | OrderState.PLACED:
+        case OrderState.RECEIVED | OrderState.ACCEPTED:
             return WaitForPlacement()
-        case OrderState.IN_PROGRESS | OrderState.READY_FOR_PICKUP:
+        case OrderState.PLACED | OrderState.IN_PROGRESS | OrderState.READY_FOR_PICKUP:
+            # A shipment may overtake the `in-progress` step: it moves the order on anyway.
+            start_first = state is OrderState.PLACED
             if tracking is None:
                 return NoteOnly("shipment_without_tracking", alert=True)
             if delivered:
-                return CompleteOrder(tracking, then_deliver=True)
+                return CompleteOrder(tracking, then_deliver=True, start_first=start_first)
             if state is OrderState.READY_FOR_PICKUP:
                 return NoteOnly("shipment_repeated")
             if complete_on is CompletionPoint.DELIVERED:
-                return MarkReadyForPickup(tracking)
-            return CompleteOrder(tracking, then_deliver=False)
+                return MarkReadyForPickup(tracking, start_first=start_first)
+            return CompleteOrder(tracking, then_deliver=False, start_first=start_first)
+        case OrderState.CANCEL_REFUSED:
+            return KeepShipment(tracking)
         case OrderState.COMPLETED:
             return RecordDelivery() if delivered else NoteOnly("shipment_repeated")
         case OrderState.DELIVERED:

@@ -2,7 +2,8 @@
 
 Claiming takes due jobs under a lease. Within one order, jobs run one at a time and in the
 order they were enqueued: a job is claimable only when no job of its order is running and
-no earlier job of its order is still queued. A partial unique index on running jobs makes
+no earlier job of its order is still queued, except a cancellation, which overtakes the
+queued ones. A partial unique index on running jobs makes
 that hold even when two replicas race. Finishing a job is fenced by its lease: a worker
 whose lease was taken over cannot commit a result.
 """
@@ -17,7 +18,7 @@ from sqlalchemy import Row, and_, case, exists, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from connector.domain.jobs import Job, JobKind, JobSpec, JobState
+from connector.domain.jobs import OVERTAKING_KINDS, Job, JobKind, JobSpec, JobState
 from connector.store.dialect import insert_or_ignore
 from connector.store.tables import jobs_table
 
@@ -69,11 +70,18 @@ async def enqueue(
 
 def _claimable(now: datetime) -> Any:
     other = jobs.alias("other")
+    overtaking = [kind.value for kind in OVERTAKING_KINDS]
+    this_overtakes, other_overtakes = jobs.c.kind.in_(overtaking), other.c.kind.in_(overtaking)
+    queued = other.c.state == JobState.QUEUED.value
     blocked = exists().where(
         other.c.order_uid == jobs.c.order_uid,
         or_(
             other.c.state == JobState.RUNNING.value,
-            and_(other.c.state == JobState.QUEUED.value, other.c.id < jobs.c.id),
+            # Earlier work of the order goes first, unless this job overtakes it.
+            and_(queued, other.c.id < jobs.c.id, or_(~this_overtakes, other_overtakes)),
+            # A due overtaking job goes before everything else of its order, so that one
+            # claim never takes two jobs of one order.
+            and_(queued, other_overtakes, other.c.run_at <= now, ~this_overtakes),
         ),
     )
     due = and_(jobs.c.state == JobState.QUEUED.value, jobs.c.run_at <= now, ~blocked)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
-from connector.domain.empower import EmpowerOrderStatus, Tracking
+from connector.domain.empower import ENDED_WITHOUT_SHIPPING, Tracking
 from connector.domain.errors import PermanentError
 from connector.domain.lifecycle import RxScaleStatus
 from connector.work.ports import EmpowerApi, RxScaleApi
@@ -76,11 +76,9 @@ async def complete_at_rxscale(rxscale: RxScaleApi, uid: str, tracking: Tracking)
 
 
 async def cancel_at_empower(empower: EmpowerApi, order_id: str) -> Convergence:
-    """Empower shows the order cancelled."""
+    """Empower shows the order cancelled, or rejected: either way it will never ship."""
 
     async def status() -> str:
         return (await empower.get_order(order_id)).status
 
-    return await reach(
-        lambda: empower.cancel_order(order_id), status, {EmpowerOrderStatus.CANCELLED}
-    )
+    return await reach(lambda: empower.cancel_order(order_id), status, ENDED_WITHOUT_SHIPPING)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, assert_never
 
+from connector.domain.accept import AT_OR_BEYOND_IN_PROGRESS
 from connector.domain.errors import RetryLater
 from connector.domain.jobs import Job
 from connector.domain.lifecycle import OrderEvent, RxScaleStatus
 from connector.domain.news import (
     CompleteOrder,
+    KeepShipment,
     MarkReadyForPickup,
     NoteOnly,
     OrderNews,
@@ -58,30 +60,32 @@ class EmpowerNewsApplier:
         uid = record.rxscale_uid
         plan = plan_shipment(record.state, news, self.deps.complete_on, record.tracking)
         match plan:
-            case CompleteOrder(tracking=tracking, then_deliver=then_deliver):
+            case CompleteOrder(tracking=tracking, then_deliver=then_deliver, start_first=first):
+                if first and (stopped := await self._start(record, news)) is not None:
+                    return stopped
                 result = await complete_at_rxscale(self.deps.rxscale, uid, tracking)
                 if isinstance(result, Elsewhere):
                     if result.found != RxScaleStatus.CANCELLED:
                         raise result.refusal
-                    noted = _note(record, "shipped_after_cancellation", True, news)
-                    return dataclasses.replace(noted, follow_ups=(cancellation(record),))
+                    return _shipped_after_cancellation(record, news)
                 log.info(
                     "rxscale_order_completed",
                     tracking_number=tracking.tracking_number,
                     carrier=tracking.carrier,
                 )
-                events = (
-                    (OrderEvent.COMPLETE, OrderEvent.DELIVER)
-                    if then_deliver
-                    else (OrderEvent.COMPLETE,)
-                )
+                events = [OrderEvent.START] if first else []
+                events.append(OrderEvent.COMPLETE)
+                if then_deliver:
+                    events.append(OrderEvent.DELIVER)
                 return advance(
                     record,
                     *events,
                     update=OrderUpdate(tracking=tracking, empower_status=news.status),
                     detail={"tracking_number": tracking.tracking_number, "shipment": news.status},
                 )
-            case MarkReadyForPickup(tracking=tracking):
+            case MarkReadyForPickup(tracking=tracking, start_first=first):
+                if first and (stopped := await self._start(record, news)) is not None:
+                    return stopped
                 result = await reach_rxscale_status(
                     self.deps.rxscale,
                     uid,
@@ -89,12 +93,23 @@ class EmpowerNewsApplier:
                     or_beyond={RxScaleStatus.COMPLETED},
                 )
                 if isinstance(result, Elsewhere):
-                    raise result.refusal
+                    if result.found != RxScaleStatus.CANCELLED:
+                        raise result.refusal
+                    return _shipped_after_cancellation(record, news)
                 return advance(
                     record,
-                    OrderEvent.SHIP,
+                    *((OrderEvent.START, OrderEvent.SHIP) if first else (OrderEvent.SHIP,)),
                     update=OrderUpdate(tracking=tracking, empower_status=news.status),
                     detail={"tracking_number": tracking.tracking_number, "shipment": news.status},
+                )
+            case KeepShipment(tracking=tracking):
+                detail = {"shipment": news.status}
+                if tracking is not None:
+                    detail["tracking_number"] = tracking.tracking_number
+                return Outcome(
+                    order_uid=uid,
+                    update=OrderUpdate(tracking=tracking, empower_status=news.status),
+                    history=(HistoryEntry("shipment_after_cancellation", detail),),
                 )
             case RecordDelivery():
                 return advance(
@@ -109,6 +124,21 @@ class EmpowerNewsApplier:
                 return _note(record, kind, alert, news)
             case _:
                 assert_never(plan)
+
+    async def _start(self, record: OrderRecord, news: ShipmentNews) -> Outcome | None:
+        """Tell RxScale `in-progress` before a shipment that overtook that step; an outcome
+        only when the order turns out cancelled there."""
+        result = await reach_rxscale_status(
+            self.deps.rxscale,
+            record.rxscale_uid,
+            RxScaleStatus.IN_PROGRESS,
+            or_beyond=AT_OR_BEYOND_IN_PROGRESS,
+        )
+        if isinstance(result, Elsewhere):
+            if result.found != RxScaleStatus.CANCELLED:
+                raise result.refusal
+            return _shipped_after_cancellation(record, news)
+        return None
 
     def _order_news(self, record: OrderRecord, news: OrderNews) -> Outcome:
         plan = plan_order_news(record.state, news)
@@ -135,6 +165,13 @@ def _note(record: OrderRecord, kind: str, alert: bool, news: ShipmentNews | Orde
     event = log.error if alert else log.info
     event("empower_news_noted", kind=kind, state=record.state.value, **detail)
     return Outcome(order_uid=record.rxscale_uid, history=(HistoryEntry(kind, detail),))
+
+
+def _shipped_after_cancellation(record: OrderRecord, news: ShipmentNews) -> Outcome:
+    """RxScale cancelled the order, Empower shipped it: the cancellation job finds out that
+    Empower refuses it, and the order comes to rest as `cancel_refused`."""
+    noted = _note(record, "shipped_after_cancellation", True, news)
+    return dataclasses.replace(noted, follow_ups=(cancellation(record),))
 
 
 def heard(outcome: Outcome, uid: str) -> Outcome:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from connector.domain.empower import EmpowerOrder, PlacedOrder, live_order
+from connector.domain.empower import EmpowerOrder, PlacedOrder
 from connector.domain.errors import ConflictError, Partner, PartnerError
 from connector.domain.jobs import Job
 from connector.domain.lifecycle import OrderEvent, OrderState, RxScaleStatus
@@ -22,6 +22,7 @@ from connector.domain.records import OrderRecord
 from connector.domain.redaction import scrub
 from connector.domain.workflow import advance, cancellation, cancelled_at_rxscale, reject
 from connector.work.base import OrderHandler, log
+from connector.work.lookup import live_placement
 
 
 class PlaceOrder(OrderHandler):
@@ -41,15 +42,10 @@ class PlaceOrder(OrderHandler):
             # Empower's messages may quote what we sent; strip this order's patient values.
             raise exc.with_message(scrub(exc.message, order.sensitive_values())) from exc
 
-    async def _existing(self, record: OrderRecord) -> EmpowerOrder | None:
-        """The live order an earlier attempt of this generation placed, if any."""
-        keys = IdempotencyKeys(record.rxscale_uid, record.placement_generation)
-        return live_order(await self.deps.empower.find_orders(keys.external_order_id()))
-
     async def _cancelled_before_placing(self, record: OrderRecord) -> Outcome:
         """RxScale cancelled the order. An earlier attempt may still have placed it: then
         it is adopted and cancelled at Empower next; otherwise it is never placed."""
-        existing = await self._existing(record)
+        existing = await live_placement(self.deps.empower, record)
         if existing is None:
             return cancelled_at_rxscale(record)
         log.info("empower_order_adopted", empower_order_id=existing.order_id, to_cancel=True)
@@ -61,7 +57,7 @@ class PlaceOrder(OrderHandler):
     async def _place(self, record: OrderRecord, plan: PlacementPlan) -> Outcome:
         uid = record.rxscale_uid
         empower = self.deps.empower
-        existing = await self._existing(record)
+        existing = await live_placement(self.deps.empower, record)
         if existing is not None:
             log.info("empower_order_adopted", empower_order_id=existing.order_id)
             return _placed(
@@ -81,7 +77,7 @@ class PlaceOrder(OrderHandler):
         try:
             placed = await empower.create_order(request, keys.order())
         except ConflictError:
-            existing = await self._existing(record)
+            existing = await live_placement(self.deps.empower, record)
             if existing is None:
                 raise
             placed = _as_placed(existing)

@@ -7,10 +7,11 @@ import pytest
 from connector.domain.empower import Tracking
 from connector.domain.errors import PermanentError, RetryLater
 from connector.domain.jobs import JobKind
-from connector.domain.lifecycle import OrderState
+from connector.domain.lifecycle import OrderEvent, OrderState
 from connector.domain.news import OrderNews, PrescriptionNews, ShipmentNews
 from connector.domain.outcome import NOTHING
 from connector.domain.records import OrderRecord
+from connector.domain.workflow import advance
 from connector.store.news_codec import news_to_payload
 from connector.work.news import ApplyEmpowerNews
 from tests.handlers.conftest import Bench
@@ -86,12 +87,40 @@ async def test_repeated_shipment_news_calls_nothing(bench: Bench) -> None:
     assert bench.rxscale_calls("PATCH", "/") == 0
 
 
-async def test_shipment_news_before_in_progress_waits(bench: Bench) -> None:
+async def test_a_shipment_that_overtook_in_progress_moves_the_order_on(bench: Bench) -> None:
     record = await bench.order(OrderState.PLACED)
-    with pytest.raises(RetryLater):
-        await ApplyEmpowerNews(bench.deps).run(
-            bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(record)))
-        )
+    outcome = await ApplyEmpowerNews(bench.deps).run(
+        bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(record)))
+    )
+    assert [t.after for t in outcome.transitions] == [
+        OrderState.IN_PROGRESS,
+        OrderState.COMPLETED,
+    ]
+    statuses = [h["status"] for h in bench.rxscale.orders[record.rxscale_uid].history]
+    assert statuses[-2:] == ["in-progress", "completed"]
+
+
+async def test_a_shipment_of_a_placed_order_cancelled_at_rxscale_queues_the_cancellation(
+    bench: Bench,
+) -> None:
+    record = await bench.order(OrderState.PLACED, rxscale_status="cancelled")
+    outcome = await ApplyEmpowerNews(bench.deps).run(
+        bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(record)))
+    )
+    assert outcome.transitions == ()
+    assert [s.kind for s in outcome.follow_ups] == [JobKind.CANCEL_ORDER]
+
+
+async def test_a_shipment_after_a_refused_cancellation_is_kept(bench: Bench) -> None:
+    record = await bench.order(OrderState.IN_PROGRESS)
+    await bench.commit(advance(record, OrderEvent.REFUSE_CANCEL))
+    outcome = await ApplyEmpowerNews(bench.deps).run(
+        bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(record)))
+    )
+    assert outcome.update is not None
+    assert outcome.update.tracking == TRACKING
+    assert [h.kind for h in outcome.history] == ["shipment_after_cancellation"]
+    assert bench.rxscale_calls("PATCH", "/") == 0
 
 
 async def test_a_rejection_puts_the_order_on_hold_with_the_reason(bench: Bench) -> None:

@@ -237,3 +237,27 @@ async def test_the_retry_window_runs_from_the_first_failure(database: Database) 
         job = await job_queries.get_job(c, job_id)
     assert job is not None
     assert (job.first_failed_at, job.lease_expiries, job.attempts) == (None, 0, 0)
+
+
+async def test_a_cancellation_overtakes_the_work_queued_before_it(database: Database) -> None:
+    accept, _place = await enqueue(
+        database, spec("po-1"), spec("po-1", JobKind.PLACE_ORDER, delay_seconds=5)
+    )
+    [cancel] = await enqueue(database, spec("po-1", JobKind.CANCEL_ORDER))
+    [other] = await enqueue(database, spec("po-2"))
+    # One claim of many: the cancellation alone for po-1, never two jobs of one order.
+    assert sorted(await claim(database, "w")) == sorted([cancel, other])
+    assert await claim(database, "w") == []  # po-1 runs one job at a time
+    async with database.transaction() as c:
+        await jobs.complete(c, cancel, "w", at(1))
+    assert await claim(database, "w", now=at(1)) == [accept]
+
+
+async def test_a_cancellation_waits_for_a_running_job_of_its_order(database: Database) -> None:
+    [accept] = await enqueue(database, spec("po-1"))
+    assert await claim(database, "w") == [accept]
+    [cancel] = await enqueue(database, spec("po-1", JobKind.CANCEL_ORDER))
+    assert await claim(database, "w") == []
+    async with database.transaction() as c:
+        await jobs.complete(c, accept, "w", at(1))
+    assert await claim(database, "w", now=at(1)) == [cancel]

@@ -4,7 +4,9 @@ import pytest
 
 from connector.domain.jobs import JobKind
 from connector.domain.lifecycle import (
+    AT_REST_STATES,
     PROGRESS,
+    SHIPPED,
     TRANSITIONS,
     InvalidTransition,
     OrderEvent,
@@ -71,11 +73,15 @@ def test_only_an_operators_retry_moves_an_order_back() -> None:
 
 
 def test_cancellation_is_possible_until_something_shipped() -> None:
+    ended = {OrderState.CANCELLED, OrderState.CANCEL_REFUSED}
     for state in OrderState:
-        shipped = state in (OrderState.READY_FOR_PICKUP, OrderState.COMPLETED, OrderState.DELIVERED)
-        assert can_apply(state, OrderEvent.CANCEL) is (
-            not shipped and state is not OrderState.CANCELLED
-        )
+        assert can_apply(state, OrderEvent.CANCEL) is (state not in SHIPPED | ended)
+
+
+def test_a_refused_cancellation_rests_wherever_the_order_was_placed() -> None:
+    refusable = {s for s in OrderState if can_apply(s, OrderEvent.REFUSE_CANCEL)}
+    assert refusable == {OrderState.PLACED, OrderState.IN_PROGRESS, OrderState.READY_FOR_PICKUP}
+    assert OrderState.CANCEL_REFUSED in AT_REST_STATES
 
 
 def test_completion_on_delivery_passes_through_ready_for_pickup() -> None:

@@ -7,6 +7,7 @@ from connector.domain.lifecycle import OrderState
 from connector.domain.news import (
     CompleteOrder,
     CompletionPoint,
+    KeepShipment,
     MarkReadyForPickup,
     NoteOnly,
     OrderNews,
@@ -52,9 +53,22 @@ def test_delivery_after_completion_is_recorded() -> None:
     assert plan_shipment(OrderState.COMPLETED, shipped("DELIVERED")) == RecordDelivery()
 
 
-def test_shipment_before_in_progress_waits() -> None:
-    for state in (OrderState.RECEIVED, OrderState.ACCEPTED, OrderState.PLACED):
+def test_shipment_before_placement_is_known_waits() -> None:
+    for state in (OrderState.RECEIVED, OrderState.ACCEPTED):
         assert plan_shipment(state, shipped()) == WaitForPlacement()
+
+
+def test_a_shipment_that_overtook_in_progress_moves_the_order_on() -> None:
+    assert plan_shipment(OrderState.PLACED, shipped()) == CompleteOrder(
+        TRACKING, then_deliver=False, start_first=True
+    )
+    assert plan_shipment(OrderState.PLACED, shipped(), DELIVERED) == MarkReadyForPickup(
+        TRACKING, start_first=True
+    )
+
+
+def test_a_shipment_after_a_refused_cancellation_is_kept_not_relayed() -> None:
+    assert plan_shipment(OrderState.CANCEL_REFUSED, shipped()) == KeepShipment(TRACKING)
 
 
 def test_shipment_problems_and_missing_tracking_alert() -> None:
