@@ -23,6 +23,7 @@ from connector.work.news import ApplyEmpowerNews
 from connector.work.placement import PlaceOrder
 from connector.work.progress import HoldOrder, MarkInProgress
 from connector.work.reconcile import Reconcile, RefreshOrder
+from connector.work.redrive import Redrive
 from connector.work.scheduler import Periodic
 from connector.work.stock import SyncStock
 from connector.work.worker import WorkerConfig
@@ -39,6 +40,7 @@ def build_handlers(deps: Dependencies) -> Mapping[JobKind, JobHandler]:
         JobKind.RECONCILE: Reconcile(deps),
         JobKind.REFRESH_ORDER: RefreshOrder(deps),
         JobKind.SYNC_STOCK: SyncStock(deps),
+        JobKind.REDRIVE: Redrive(deps),
     }
 
 
@@ -93,7 +95,10 @@ def receivers(settings: Settings, database: Database) -> tuple[RxScaleReceiver, 
 
 
 def periodic_work(settings: Settings) -> list[Periodic]:
-    periodic = [Periodic(JobKind.RECONCILE, settings.reconcile.interval_seconds)]
+    periodic = [
+        Periodic(JobKind.RECONCILE, settings.reconcile.interval_seconds),
+        Periodic(JobKind.REDRIVE, settings.worker.redrive_interval_seconds),
+    ]
     if settings.stock.sync_interval_seconds:
         periodic.append(Periodic(JobKind.SYNC_STOCK, settings.stock.sync_interval_seconds))
     return periodic

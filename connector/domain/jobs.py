@@ -20,6 +20,7 @@ class JobKind(StrEnum):
     RECONCILE = "reconcile"  # look for what webhooks never told us
     REFRESH_ORDER = "refresh_order"  # ask Empower about one order and apply the answer
     SYNC_STOCK = "sync_stock"  # copy Empower's availability to RxScale's pharmacy SKUs
+    REDRIVE = "redrive"  # give orders whose work died or vanished another run
 
 
 # Jobs that run before the earlier queued jobs of their order (never beside a running one):
@@ -62,3 +63,4 @@ class Job:
     # worker vanished while running it.
     first_failed_at: datetime | None = None
     lease_expiries: int = 0
+    redrives: int = 0  # how often re-drive gave it another run after it died

@@ -42,6 +42,8 @@ class Outcome:
     follow_ups: tuple[JobSpec, ...] = ()
     # RxScale orders to take in as if their new-order webhook had come (reconciliation).
     intake: tuple[str, ...] = ()
+    # Dead jobs to give another run (re-drive).
+    requeue: tuple[int, ...] = ()
     detail: JsonObject = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -10,7 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from connector.domain.jobs import JobKind, JobSpec, JsonObject
-from connector.domain.lifecycle import OrderEvent, RxScaleStatus, apply_all
+from connector.domain.lifecycle import (
+    TRANSITIONS,
+    OrderEvent,
+    OrderState,
+    RxScaleStatus,
+    apply_all,
+)
 from connector.domain.outcome import HistoryEntry, OrderUpdate, Outcome
 from connector.domain.records import OrderRecord
 
@@ -27,6 +33,20 @@ ORDER_STEP_NAMES: Mapping[JobKind, str] = {
 def order_step(kind: JobKind, uid: str, generation: int) -> JobSpec:
     """The job of one workflow step of an order in one placement generation."""
     return JobSpec(kind, uid, unique_key=f"{ORDER_STEP_NAMES[kind]}:{uid}:g{generation}")
+
+
+# The step an order in each state waits for: the job the transition into that state called
+# for. Re-drive queues it again for an order whose job vanished.
+STEP_AWAITED: Mapping[OrderState, JobKind] = {
+    after: follow_up for (after, follow_up) in TRANSITIONS.values() if follow_up is not None
+}
+
+
+def redriven_step(kind: JobKind, uid: str, generation: int, run: object) -> JobSpec:
+    """A workflow step queued again by re-drive: a key of its own per re-drive run, since
+    the step's own key may belong to a job that vanished or finished without effect."""
+    step = order_step(kind, uid, generation)
+    return JobSpec(kind, uid, unique_key=f"{step.unique_key}:redrive:{run}")
 
 
 def cancellation(record: OrderRecord) -> JobSpec:

@@ -19,11 +19,13 @@ async def requeue(
     *,
     job_ids: Sequence[int] | None = None,
     all_dead: bool = False,
+    redrive: bool = False,
 ) -> list[int]:
     """Give dead (or failed) jobs another run: queued now, their attempts, retry window and
     lease expiries counted afresh.
 
-    `job_ids` may name dead or failed jobs; `all_dead` takes every dead one."""
+    `job_ids` may name dead or failed jobs; `all_dead` takes every dead one. `redrive`:
+    it is re-drive asking, not a person, and the job's count of re-drives grows."""
     finished = [JobState.DEAD.value, JobState.FAILED.value]
     if all_dead:
         which = jobs.c.state == JobState.DEAD.value
@@ -39,6 +41,7 @@ async def requeue(
             attempts=0,
             first_failed_at=None,
             lease_expiries=0,
+            redrives=jobs.c.redrives + (1 if redrive else 0),
             run_at=now,
             finished_at=None,
             updated_at=now,

@@ -271,4 +271,5 @@ def to_job(row: Row[Any]) -> Job:
         lease_owner=row.lease_owner,
         first_failed_at=row.first_failed_at,
         lease_expiries=row.lease_expiries,
+        redrives=row.redrives,
     )

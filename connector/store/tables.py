@@ -128,6 +128,7 @@ class JobRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     first_failed_at: Mapped[datetime | None]
     lease_expiries: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    redrives: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]

@@ -16,7 +16,7 @@ from connector.domain.outcome import NOTHING, Outcome
 from connector.domain.retry import Bury, Fail, Retry, RetryPolicy, Uniform, classify, decide
 from connector.metrics import Metrics
 from connector.receive.intake import intake_order
-from connector.store import jobs, orders
+from connector.store import job_queries, jobs, orders
 from connector.store.database import Database
 from connector.work.base import JobHandler
 from connector.work.signal import JobSignal
@@ -27,11 +27,16 @@ log = structlog.get_logger("connector.worker")
 async def record_outcome(
     connection: AsyncConnection, job: Job, outcome: Outcome, now: datetime
 ) -> list[int]:
-    """The order change, its follow-ups and any orders to take in; ids of new jobs."""
+    """The order change, its follow-ups, any orders to take in and dead jobs to run again;
+    ids of the jobs now queued."""
     await orders.apply_outcome(connection, outcome, now, job_id=job.id)
     new_jobs = await jobs.enqueue(connection, outcome.follow_ups, now)
     for uid in outcome.intake:
         new_jobs += await intake_order(connection, uid, now)
+    if outcome.requeue:
+        new_jobs += await job_queries.requeue(
+            connection, now, job_ids=outcome.requeue, redrive=True
+        )
     return new_jobs
 
 

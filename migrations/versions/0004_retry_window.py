@@ -1,4 +1,5 @@
-"""Retries bounded by time: when a job first failed, and how often its lease expired.
+"""Retries bounded by time: when a job first failed, how often its lease expired, and how
+often re-drive gave it another run.
 
 Revision ID: 0004
 Revises: 0003
@@ -21,12 +22,14 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("jobs") as batch:
         batch.add_column(sa.Column("first_failed_at", sa.DateTime(timezone=True), nullable=True))
-        batch.add_column(
-            sa.Column("lease_expiries", sa.Integer(), server_default=sa.text("0"), nullable=False)
-        )
+        for counter in ("lease_expiries", "redrives"):
+            batch.add_column(
+                sa.Column(counter, sa.Integer(), server_default=sa.text("0"), nullable=False)
+            )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("jobs") as batch:
+        batch.drop_column("redrives")
         batch.drop_column("lease_expiries")
         batch.drop_column("first_failed_at")

@@ -21,17 +21,17 @@ from connector.domain.mapping import MappingPolicy
 from connector.domain.outcome import OrderUpdate, Outcome
 from connector.domain.records import OrderRecord
 from connector.empower.client import EmpowerClient
-from connector.receive.intake import intake_order
 from connector.rxscale.client import RxScaleClient
 from connector.sandbox.empower_records import FulfilmentScript, SandboxEmpowerOrder
 from connector.sandbox.empower_server import EmpowerSandbox
 from connector.sandbox.faults import FaultRule
 from connector.sandbox.runner import RunningSandbox, start_sandbox
 from connector.sandbox.rxscale_server import RxScaleSandbox
-from connector.store import jobs, orders
+from connector.store import orders
 from connector.store.database import Database
 from connector.store.migrate import upgrade_to_head
 from connector.work.base import Dependencies
+from connector.work.failures import record_outcome
 
 E = OrderEvent
 S = OrderState
@@ -137,14 +137,10 @@ class Bench:
         return Job(1, kind, uid, payload or {}, 1, JobState.RUNNING, now, now)
 
     async def commit(self, outcome: Outcome) -> list[int]:
-        """Write what a handler returned, as the worker does; ids of new jobs."""
-        now = datetime.now(UTC)
+        """Write what a handler returned, as the worker does; ids of the jobs queued."""
         async with self.database.transaction() as connection:
-            await orders.apply_outcome(connection, outcome, now)
-            new_jobs = await jobs.enqueue(connection, outcome.follow_ups, now)
-            for uid in outcome.intake:
-                new_jobs += await intake_order(connection, uid, now)
-        return new_jobs
+            job = self.job(JobKind.RECONCILE, outcome.order_uid)
+            return await record_outcome(connection, job, outcome, datetime.now(UTC))
 
     def fault(self, partner: str, **rule: Any) -> None:
         server = self.rxscale if partner == "rxscale" else self.empower
