@@ -84,6 +84,7 @@ class Daemon:
             clock=self.clock,
             complete_on=settings.complete_on,
             stale_after_seconds=settings.reconcile.stale_after_seconds,
+            unmatched_after_seconds=settings.worker.unmatched_after_seconds,
         )
         self.worker = Worker(
             self.database,

@@ -14,6 +14,7 @@ from connector import __version__
 from connector.commands import check as check_command
 from connector.commands import jobs as jobs_command
 from connector.commands import orders as orders_command
+from connector.commands import unmatched as unmatched_command
 from connector.commands import webhooks as webhooks_command
 from connector.logging import configure_logging
 from connector.settings import (
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     orders_command.add_parser(commands)
     jobs_command.add_parser(commands)
     webhooks_command.add_parser(commands)
+    unmatched_command.add_parser(commands)
 
     sandbox = commands.add_parser("sandbox", help="run the sandbox partners standalone")
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -74,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _demo(args)
             case "sandbox":
                 return _sandbox(args)
-            case "orders" | "jobs" | "webhooks" | "check":
+            case "orders" | "jobs" | "webhooks" | "check" | "unmatched":
                 return _operator_command(args)
     except ConfigurationError as exc:
         for problem in exc.problems:
@@ -142,6 +144,7 @@ OPERATOR_COMMANDS: dict[
     "jobs": (StorageSettings, "warning", jobs_command.run),
     "webhooks": (RxScaleAccess, "warning", webhooks_command.run),
     "check": (Settings, "error", check_command.run),
+    "unmatched": (StorageSettings, "warning", unmatched_command.run),
 }
 
 

@@ -131,6 +131,8 @@ class WorkerSettings(BaseModel):
     retry_for_seconds: float = Field(default=DEFAULT_RETRY_FOR_SECONDS, ge=0)
     # A job whose worker vanished more often than this while running it is buried.
     max_lease_expiries: int = Field(default=5, ge=0)
+    # Empower news whose order stays unknown this long is kept as unmatched, not retried.
+    unmatched_after_seconds: float = Field(default=3600.0, ge=0)
     # How often to look for orders whose work died or vanished; 0 turns re-drive off.
     redrive_interval_seconds: float = Field(default=900.0, ge=0)
     backoff_base_seconds: float = Field(default=2.0, gt=0)

@@ -44,6 +44,8 @@ class Outcome:
     intake: tuple[str, ...] = ()
     # Dead jobs to give another run (re-drive).
     requeue: tuple[int, ...] = ()
+    # Empower request ids whose news matched no order after the wait: kept as unmatched.
+    unmatched: tuple[str, ...] = ()
     detail: JsonObject = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Exists, exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from connector.domain.jobs import JobState
+from connector.domain.jobs import JobKind, JobState
 from connector.domain.lifecycle import OrderState
 from connector.store.tables import jobs_table, orders_table
 
@@ -81,3 +81,18 @@ async def stalled_orders(
         )
         for row in found
     ]
+
+
+async def dead_news_without_an_order(connection: AsyncConnection, *, limit: int = 500) -> list[int]:
+    """News jobs that died waiting for their order (before news could end unmatched)."""
+    statement = (
+        select(jobs.c.id)
+        .where(
+            jobs.c.state == JobState.DEAD.value,
+            jobs.c.kind == JobKind.EMPOWER_NEWS.value,
+            jobs.c.order_uid.is_(None),
+        )
+        .order_by(jobs.c.id)
+        .limit(limit)
+    )
+    return list((await connection.execute(statement)).scalars())

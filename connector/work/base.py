@@ -32,6 +32,8 @@ class Dependencies:
     complete_on: CompletionPoint = CompletionPoint.SHIPPED
     # A placed order with no word from Empower for this long is looked up there.
     stale_after_seconds: float = 7200.0
+    # Empower news whose order stays unknown this long is kept as unmatched, not retried.
+    unmatched_after_seconds: float = 3600.0
 
 
 class JobHandler(Protocol):

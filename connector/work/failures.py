@@ -15,8 +15,9 @@ from connector.domain.jobs import Job, JobState
 from connector.domain.outcome import NOTHING, Outcome
 from connector.domain.retry import Bury, Fail, Retry, RetryPolicy, Uniform, classify, decide
 from connector.metrics import Metrics
+from connector.receive.empower import SOURCE as EMPOWER
 from connector.receive.intake import intake_order
-from connector.store import job_queries, jobs, orders
+from connector.store import job_queries, jobs, orders, webhooks
 from connector.store.database import Database
 from connector.work.base import JobHandler
 from connector.work.signal import JobSignal
@@ -33,6 +34,7 @@ async def record_outcome(
     new_jobs = await jobs.enqueue(connection, outcome.follow_ups, now)
     for uid in outcome.intake:
         new_jobs += await intake_order(connection, uid, now)
+    await webhooks.mark_unmatched(connection, EMPOWER, outcome.unmatched)
     if outcome.requeue:
         new_jobs += await job_queries.requeue(
             connection, now, job_ids=outcome.requeue, redrive=True

@@ -194,11 +194,17 @@ class ApplyEmpowerNews(Handler):
         return await self.applier.apply(await self.load(job), received)
 
     async def _route(self, job: Job, request_id: str | None) -> Outcome:
-        """Bind news that arrived before we knew its order to that order."""
+        """Bind news that arrived before we knew its order to that order. News that still
+        matches no order after a bounded wait is about an order placed by other means
+        (Empower's webhook URL is per account): kept as unmatched, not retried for days."""
         if request_id is None:
             return NOTHING
         async with self.deps.database.connect() as connection:
             uid = await orders.find_uid_by_request_id(connection, request_id)
-        if uid is None:
+        if uid is not None:
+            return Outcome(follow_ups=(news(uid, job.payload),))
+        waited = (self.deps.clock.now() - job.created_at).total_seconds()
+        if waited < self.deps.unmatched_after_seconds:
             raise RetryLater(f"no order is known for Empower request_id {request_id} yet")
-        return Outcome(follow_ups=(news(uid, job.payload),))
+        log.warning("empower_news_unmatched", request_id=request_id, waited_seconds=round(waited))
+        return Outcome(unmatched=(request_id,), detail={"unmatched": request_id})

@@ -9,6 +9,8 @@ before it writes), and the order runs one job at a time.
   alert on jobs re-driven again and again catches work that keeps failing).
 - An order waiting for one of our steps with no job at all gets that step again.
 - An order with a job that failed for good is left for a person (its alert says so).
+- News that died waiting for its order runs again: bound to the order if it is known by
+  now, kept as unmatched otherwise.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from connector.domain.jobs import Job, JobSpec
 from connector.domain.lifecycle import AT_REST_STATES
 from connector.domain.outcome import Outcome
 from connector.domain.workflow import STEP_AWAITED, redriven_step
-from connector.store.stalled import stalled_orders
+from connector.store.stalled import dead_news_without_an_order, stalled_orders
 from connector.work.base import Handler, log
 
 
@@ -25,8 +27,9 @@ class Redrive(Handler):
     async def run(self, job: Job) -> Outcome:
         async with self.deps.database.connect() as connection:
             stalled = await stalled_orders(connection, AT_REST_STATES, STEP_AWAITED)
+            # Parked news that died: it is bound to its order now, or ends unmatched.
+            requeue = await dead_news_without_an_order(connection)
         run = job.payload.get("bucket", job.id)
-        requeue: list[int] = []
         steps: list[JobSpec] = []
         for order in stalled:
             if order.dead_jobs:

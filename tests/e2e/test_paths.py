@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -80,7 +81,7 @@ async def test_an_operator_reruns_an_order_after_fixing_the_product_map(
         "in-progress",
         "completed",
     ]
-    [placed] = stack.sandbox.empower.orders_for(uid)
+    [placed] = stack.sandbox.empower.orders_for(f"{uid}-g1")  # the generation reaches Empower
     products = {
         stack.sandbox.empower.prescriptions[t]["medication"]["product_id"]
         for t in placed.prescription_tokens
@@ -187,8 +188,8 @@ async def test_a_cancellation_after_shipment_is_recorded_and_raised(make_stack: 
     stack = await make_stack(
         fulfilment=FulfilmentScript(processing_after=0.05, ship_after=0.1, deliver_after=600)
     )
-    stack.sandbox.empower.webhook = None  # the connector has not heard of the shipment yet
-    [uid] = stack.push_orders(1)
+    target, stack.sandbox.empower.webhook = stack.sandbox.empower.webhook, None
+    [uid] = stack.push_orders(1)  # the connector does not hear of the shipment yet
     await stack.wait_for_states([uid], {OrderState.IN_PROGRESS})
 
     async def shipped() -> bool:
@@ -199,9 +200,15 @@ async def test_a_cancellation_after_shipment_is_recorded_and_raised(make_stack: 
         stack.sandbox.rxscale.cancel_order(uid)
         assert await wait_for_history(stack, uid, "cancellation_refused")
     assert any(e["event"] == "cancellation_refused" and e["log_level"] == "error" for e in logs)
-    records = await stack.records([uid])
-    assert records[uid].state is OrderState.IN_PROGRESS
-    assert stack.sandbox.empower.orders_for(uid)[0].status == "SHIPPED"
+    # At rest for a person, and its shipment news is still kept when it comes.
+    records = await stack.wait_for_states([uid], {OrderState.CANCEL_REFUSED})
+    assert records[uid].state is OrderState.CANCEL_REFUSED
+    [placed] = stack.sandbox.empower.orders_for(uid)
+    assert placed.status == "SHIPPED"
+    stack.sandbox.empower.webhook = target
+    stack.sandbox.empower.send_event(stack.sandbox.empower.shipment_event(placed, "SHIPPED"))
+    assert await wait_for_history(stack, uid, "shipment_after_cancellation")
+    assert (await stack.records([uid]))[uid].tracking is not None
 
 
 # --- out of order and repeated news -----------------------------------------------------------
@@ -371,3 +378,33 @@ async def test_stock_is_copied_only_when_it_changed(make_stack: MakeStack) -> No
     await asyncio.sleep(0.5)
     assert skus[NAD.pharmacy_sku_uid]["stock"] == 250  # not re-checked: waits for its turn
     assert stack.sandbox.rxscale.stock_updates[-1] == (TIRZ.pharmacy_sku_uid, 250)
+
+
+async def test_news_for_an_order_never_placed_ends_unmatched_not_dead(
+    make_stack: MakeStack,
+) -> None:
+    """Empower's webhook URL is per account: news about orders placed elsewhere arrives."""
+    stack = await make_stack(worker={"unmatched_after_seconds": 0.5})
+    event = {
+        "request_id": "fill_request_placed_elsewhere",
+        "timestamp": 1764500000,
+        "callback_type": "SHIPMENT",
+        "status": "success",
+        "details": {"status": "SHIPPED", "tracking_number": "9400111", "carrier": "usps"},
+    }
+    stack.sandbox.empower.send_event(event)
+
+    async def unmatched() -> list[dict[str, str]]:
+        code, out, err = await connector_command(stack, "unmatched", "--json")
+        assert code == 0, err
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    async def listed() -> bool:
+        return bool(await unmatched())
+
+    assert await wait_until(listed, within=20, interval=0.5)
+    [found] = await unmatched()
+    assert (found["request_id"], found["kind"]) == ("fill_request_placed_elsewhere", "shipment")
+    async with stack.daemon.database.engine.connect() as c:
+        stuck = await job_queries.list_jobs(c, states=[JobState.DEAD, JobState.FAILED])
+    assert stuck == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from connector.domain.empower import Tracking
@@ -149,3 +151,11 @@ async def test_news_before_its_order_is_known_waits_then_is_bound(bench: Bench) 
 async def test_a_prescription_notice_needs_no_work(bench: Bench) -> None:
     job = bench.job(NEWS, None, news_to_payload(PrescriptionNews("rx_1", "pt_1")))
     assert await ApplyEmpowerNews(bench.deps).run(job) == NOTHING
+
+
+async def test_news_still_unknown_after_the_wait_is_kept_unmatched(bench: Bench) -> None:
+    deps = dataclasses.replace(bench.deps, unmatched_after_seconds=0.0)
+    unknown = ShipmentNews("fill_request_elsewhere", "SHIPPED", TRACKING)
+    outcome = await ApplyEmpowerNews(deps).run(bench.job(NEWS, None, news_to_payload(unknown)))
+    assert outcome.unmatched == ("fill_request_elsewhere",)
+    assert outcome.follow_ups == ()
