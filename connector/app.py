@@ -85,6 +85,7 @@ class Daemon:
             complete_on=settings.complete_on,
             stale_after_seconds=settings.reconcile.stale_after_seconds,
             unmatched_after_seconds=settings.worker.unmatched_after_seconds,
+            retention_days=settings.retention.days,
         )
         self.worker = Worker(
             self.database,

@@ -3,14 +3,13 @@ token value, so their number stays small and nothing identifying leaves through 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from connector import __version__
 from connector.domain.errors import Partner
 from connector.domain.jobs import JobState
 from connector.domain.lifecycle import OrderState
+from connector.store.stats import DatabaseFigures
 
 UPSTREAM_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -61,6 +60,26 @@ class Metrics:
             registry=r,
         )
         self.orders = Gauge("connector_orders", "Orders by connector state.", ["state"], registry=r)
+        self.oldest_on_hold = Gauge(
+            "connector_oldest_on_hold_order_age_seconds",
+            "How long the order on hold the longest has been waiting for a person.",
+            registry=r,
+        )
+        self.unmatched = Gauge(
+            "connector_unmatched_news",
+            "Empower deliveries about orders this connector never placed (kept for the record).",
+            registry=r,
+        )
+        self.cancellations_refused = Gauge(
+            "connector_cancellations_refused_recently",
+            "Orders cancelled at RxScale that Empower had shipped, in the last 24 hours.",
+            registry=r,
+        )
+        self.redriven = Gauge(
+            "connector_jobs_redriven_repeatedly",
+            "Jobs not done that re-drive has given three runs or more: work that keeps failing.",
+            registry=r,
+        )
         self.ready = Gauge(
             "connector_ready", "1 while this process takes webhooks and works.", registry=r
         )
@@ -82,20 +101,19 @@ class Metrics:
     ) -> None:
         self.upstream.labels(partner.value, operation, status_class(status)).observe(seconds)
 
-    def describe_database(
-        self,
-        *,
-        jobs_by_state: Mapping[JobState, int],
-        oldest_due_seconds: float,
-        orders_by_state: Mapping[OrderState, int],
-    ) -> None:
+    def describe_database(self, figures: DatabaseFigures) -> None:
         """Gauges that describe the database, set from figures read at each scrape."""
+        jobs_by_state = figures.jobs_by_state
         self.queued.set(jobs_by_state.get(JobState.QUEUED, 0))
         self.dead.set(jobs_by_state.get(JobState.DEAD, 0))
         self.failed.set(jobs_by_state.get(JobState.FAILED, 0))
-        self.oldest_due.set(oldest_due_seconds)
+        self.oldest_due.set(figures.oldest_due_seconds)
         for state in OrderState:  # every state, so that a dashboard shows zeroes, not gaps
-            self.orders.labels(state.value).set(orders_by_state.get(state, 0))
+            self.orders.labels(state.value).set(figures.orders_by_state.get(state, 0))
+        self.oldest_on_hold.set(figures.oldest_on_hold_seconds)
+        self.unmatched.set(figures.unmatched_news)
+        self.redriven.set(figures.jobs_redriven_repeatedly)
+        self.cancellations_refused.set(figures.cancellations_refused_recently)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

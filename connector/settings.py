@@ -124,6 +124,14 @@ class StockSettings(BaseModel):
     sync_interval_seconds: float | None = Field(default=None, gt=0)
 
 
+class RetentionSettings(BaseModel):
+    """How long what has served its purpose is kept: done jobs, the webhook dedupe record,
+    and the history of orders at rest for good. Longer than any partner keeps retrying a
+    delivery (a day or two), so that a late redelivery is still recognised. 0 keeps all."""
+
+    days: float = Field(default=90.0, ge=0)
+
+
 class WorkerSettings(BaseModel):
     # 0 runs a web-only replica: it records webhooks and leaves the jobs to others.
     concurrency: int = Field(default=4, ge=0, le=256)
@@ -209,6 +217,7 @@ class Settings(StorageSettings):
     mapping: MappingSettings = Field(default_factory=MappingSettings)
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
     stock: StockSettings = Field(default_factory=StockSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -22,6 +22,7 @@ from connector.work.cancel import CancelOrder
 from connector.work.news import ApplyEmpowerNews
 from connector.work.placement import PlaceOrder
 from connector.work.progress import HoldOrder, MarkInProgress
+from connector.work.prune import Prune
 from connector.work.reconcile import Reconcile, RefreshOrder
 from connector.work.redrive import Redrive
 from connector.work.scheduler import Periodic
@@ -41,6 +42,7 @@ def build_handlers(deps: Dependencies) -> Mapping[JobKind, JobHandler]:
         JobKind.REFRESH_ORDER: RefreshOrder(deps),
         JobKind.SYNC_STOCK: SyncStock(deps),
         JobKind.REDRIVE: Redrive(deps),
+        JobKind.PRUNE: Prune(deps),
     }
 
 
@@ -94,11 +96,16 @@ def receivers(settings: Settings, database: Database) -> tuple[RxScaleReceiver, 
     return rxscale, empower
 
 
+PRUNE_EVERY_SECONDS = 3600.0
+
+
 def periodic_work(settings: Settings) -> list[Periodic]:
     periodic = [
         Periodic(JobKind.RECONCILE, settings.reconcile.interval_seconds),
         Periodic(JobKind.REDRIVE, settings.worker.redrive_interval_seconds),
     ]
+    if settings.retention.days:
+        periodic.append(Periodic(JobKind.PRUNE, PRUNE_EVERY_SECONDS))
     if settings.stock.sync_interval_seconds:
         periodic.append(Periodic(JobKind.SYNC_STOCK, settings.stock.sync_interval_seconds))
     return periodic

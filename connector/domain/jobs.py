@@ -21,6 +21,7 @@ class JobKind(StrEnum):
     REFRESH_ORDER = "refresh_order"  # ask Empower about one order and apply the answer
     SYNC_STOCK = "sync_stock"  # copy Empower's availability to RxScale's pharmacy SKUs
     REDRIVE = "redrive"  # give orders whose work died or vanished another run
+    PRUNE = "prune"  # delete done jobs, old dedupe rows and old history (retention)
 
 
 # Jobs that run before the earlier queued jobs of their order (never beside a running one):

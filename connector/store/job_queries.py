@@ -91,6 +91,24 @@ async def list_jobs(
     return [to_job(row) for row in await connection.execute(statement)]
 
 
+# Every state but `done`: the one that grows with time, and the one nobody watches.
+UNFINISHED_OR_STUCK = (JobState.QUEUED, JobState.RUNNING, JobState.FAILED, JobState.DEAD)
+
+
 async def count_by_state(connection: AsyncConnection) -> dict[JobState, int]:
-    statement = select(jobs.c.state, func.count()).group_by(jobs.c.state)
+    """Jobs by state, `done` left out: read through the index on state, the cost follows
+    the work waiting or stuck, not the work ever done."""
+    statement = (
+        select(jobs.c.state, func.count())
+        .where(jobs.c.state.in_([s.value for s in UNFINISHED_OR_STUCK]))
+        .group_by(jobs.c.state)
+    )
     return {JobState(state): count for state, count in await connection.execute(statement)}
+
+
+async def count_redriven(connection: AsyncConnection, at_least: int) -> int:
+    """Jobs not done that re-drive has already given `at_least` more runs."""
+    statement = select(func.count()).where(
+        jobs.c.state.in_([s.value for s in UNFINISHED_OR_STUCK]), jobs.c.redrives >= at_least
+    )
+    return int((await connection.execute(statement)).scalar_one())

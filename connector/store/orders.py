@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.domain.empower import Tracking
@@ -15,9 +15,10 @@ from connector.domain.lifecycle import OrderEvent, OrderState, apply
 from connector.domain.outcome import HistoryEntry, OrderUpdate, Outcome
 from connector.domain.records import OrderHistoryRow, OrderRecord
 from connector.store.dialect import insert_or_ignore
-from connector.store.tables import order_events_table, orders_table
+from connector.store.tables import order_counts_table, order_events_table, orders_table
 
 orders = orders_table
+order_counts = order_counts_table
 order_events = order_events_table
 
 
@@ -49,6 +50,7 @@ async def create_order_if_absent(connection: AsyncConnection, uid: str, now: dat
     result = await connection.execute(statement)
     created = bool(result.rowcount)
     if created:
+        await count_move(connection, None, OrderState.RECEIVED)
         await add_history(
             connection,
             uid,
@@ -108,6 +110,19 @@ async def quiet_orders(
     return list((await connection.execute(statement)).scalars())
 
 
+async def records_in_states(
+    connection: AsyncConnection, states: Iterable[OrderState], *, limit: int = 5000
+) -> list[OrderRecord]:
+    """Orders in `states`, least recently changed first, read through the index on state."""
+    statement = (
+        select(orders)
+        .where(orders.c.state.in_([s.value for s in states]))
+        .order_by(orders.c.updated_at)
+        .limit(limit)
+    )
+    return [_to_record(row) for row in await connection.execute(statement)]
+
+
 async def uids_for_patient_token(connection: AsyncConnection, token: str) -> list[str]:
     statement = select(orders.c.rxscale_uid).where(orders.c.empower_patient_token == token)
     return list((await connection.execute(statement)).scalars())
@@ -143,6 +158,7 @@ async def rerun(connection: AsyncConnection, uid: str, now: datetime) -> int:
     generation = (await connection.execute(statement)).scalar_one_or_none()
     if generation is None or before is None:
         raise StateConflict(uid, OrderState.ON_HOLD)
+    await count_move(connection, transition.before, transition.after)
     previous = {
         "empower_order_id": before.empower_order_id,
         "empower_request_id": before.empower_request_id,
@@ -170,8 +186,64 @@ async def list_orders(
 
 
 async def count_by_state(connection: AsyncConnection) -> dict[OrderState, int]:
-    statement = select(orders.c.state, func.count()).group_by(orders.c.state)
-    return {OrderState(state): count for state, count in await connection.execute(statement)}
+    """Orders by state, from the counts kept in step with every move: a handful of rows
+    however many orders there have ever been."""
+    statement = select(order_counts.c.state, order_counts.c.orders)
+    known = {state.value for state in OrderState}
+    return {
+        OrderState(state): int(count)
+        for state, count in await connection.execute(statement)
+        if state in known
+    }
+
+
+async def count_in_state_since(
+    connection: AsyncConnection, state: OrderState, since: datetime
+) -> int:
+    """Orders that moved into `state` (or last changed in it) since `since`, read through
+    the index on state."""
+    statement = select(func.count()).where(
+        orders.c.state == state.value, orders.c.updated_at >= since
+    )
+    return int((await connection.execute(statement)).scalar_one())
+
+
+async def count_move(
+    connection: AsyncConnection, before: OrderState | None, after: OrderState
+) -> None:
+    """One order left `before` (None: it is new) for `after`. One statement, so that
+    concurrent moves lock the counter rows in one order and cannot deadlock."""
+    states = [after.value] if before is None else [before.value, after.value]
+    delta = case((order_counts.c.state == after.value, 1), else_=-1)
+    statement = (
+        update(order_counts)
+        .where(order_counts.c.state.in_(states))
+        .values(orders=order_counts.c.orders + delta)
+    )
+    if (await connection.execute(statement)).rowcount == len(states):
+        return
+    # A state counted for the first time (the migration seeds every state known then): the
+    # rows that existed took their share above; a missing one starts at its own delta.
+    present = set(
+        (
+            await connection.execute(
+                select(order_counts.c.state).where(order_counts.c.state.in_(states))
+            )
+        ).scalars()
+    )
+    for state in states:
+        if state in present:
+            continue
+        own = 1 if state == after.value else -1
+        inserted = await connection.execute(
+            insert_or_ignore(connection, order_counts, "state").values(state=state, orders=own)
+        )
+        if not inserted.rowcount:  # another transaction created it meanwhile
+            await connection.execute(
+                update(order_counts)
+                .where(order_counts.c.state == state)
+                .values(orders=order_counts.c.orders + own)
+            )
 
 
 async def order_history(connection: AsyncConnection, uid: str) -> list[OrderHistoryRow]:
@@ -235,6 +307,7 @@ async def apply_outcome(
         )
         if (await connection.execute(statement)).rowcount != 1:
             raise StateConflict(uid, first.before)
+        await count_move(connection, first.before, last.after)
         for transition in outcome.transitions:
             await add_history(
                 connection,

@@ -66,6 +66,16 @@ class OrderRow(Base):
     updated_at: Mapped[datetime]
 
 
+class OrderCountRow(Base):
+    """How many orders are in each state, kept in step with every move, so that the
+    metrics read a handful of rows however many orders there have ever been."""
+
+    __tablename__ = "order_counts"
+
+    state: Mapped[str] = mapped_column(String(32), primary_key=True)
+    orders: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+
 class OrderEventRow(Base):
     """Append-only history of every order: state changes and the news that did not move it."""
 
@@ -80,7 +90,7 @@ class OrderEventRow(Base):
     to_state: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     job_id: Mapped[int | None] = mapped_column(BigInteger)
-    occurred_at: Mapped[datetime]
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class ReceivedWebhookRow(Base):
@@ -94,8 +104,8 @@ class ReceivedWebhookRow(Base):
     dedupe_key: Mapped[str] = mapped_column(String(64))
     event_type: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str | None] = mapped_column(String(UID_LENGTH))
-    outcome: Mapped[str] = mapped_column(String(16))
-    received_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(16), index=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class JobRow(Base):
@@ -131,11 +141,12 @@ class JobRow(Base):
     redrives: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
-    finished_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 # Typed handles for Core statements (`Model.__table__` is typed as a plain FromClause).
 orders_table = cast(Table, OrderRow.__table__)
+order_counts_table = cast(Table, OrderCountRow.__table__)
 order_events_table = cast(Table, OrderEventRow.__table__)
 received_webhooks_table = cast(Table, ReceivedWebhookRow.__table__)
 jobs_table = cast(Table, JobRow.__table__)

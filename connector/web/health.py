@@ -42,11 +42,7 @@ async def metrics(request: web.Request) -> web.Response:
     try:
         async with context.database.connect() as connection:
             figures = await database_figures(connection, context.clock.now())
-        context.metrics.describe_database(
-            jobs_by_state=figures.jobs_by_state,
-            oldest_due_seconds=figures.oldest_due_seconds,
-            orders_by_state=figures.orders_by_state,
-        )
+        context.metrics.describe_database(figures)
         context.metrics.database_up.set(1)
     except StoreUnavailable:
         context.metrics.database_up.set(0)

@@ -34,6 +34,8 @@ class Dependencies:
     stale_after_seconds: float = 7200.0
     # Empower news whose order stays unknown this long is kept as unmatched, not retried.
     unmatched_after_seconds: float = 3600.0
+    # Done jobs, dedupe rows and the history of orders at rest are kept this long.
+    retention_days: float = 90.0
 
 
 class JobHandler(Protocol):

@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from connector.domain.errors import Partner
 from connector.metrics import Metrics
+from connector.store.stats import DatabaseFigures
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "connector-dashboard.json"
@@ -26,7 +27,7 @@ def exposed_names() -> set[str]:
     metrics.webhook("rxscale", "enqueued")
     metrics.job("accept_order", "succeeded")
     metrics.upstream_request(Partner.EMPOWER, "create_order", 201, 0.1)
-    metrics.describe_database(jobs_by_state={}, oldest_due_seconds=0.0, orders_by_state={})
+    metrics.describe_database(DatabaseFigures({}, 0.0, {}))
     names = set()
     for family in text_string_to_metric_families(metrics.render().decode()):
         names |= {sample.name for sample in family.samples}

@@ -52,6 +52,7 @@ async def test_upgrade_is_idempotent_and_downgrade_reverses_it(database_url: str
         async with db.transaction() as c:
             assert await c.run_sync(tables) == {
                 "orders",
+                "order_counts",
                 "order_events",
                 "received_webhooks",
                 "jobs",

@@ -96,7 +96,10 @@ async def test_counts_by_state(database: Database) -> None:
             NOW,
         )
         counts = await orders.count_by_state(c)
-    assert counts == {OrderState.RECEIVED: 2, OrderState.CANCELLED: 1}
+    assert {state: n for state, n in counts.items() if n} == {
+        OrderState.RECEIVED: 2,
+        OrderState.CANCELLED: 1,
+    }
 
 
 async def test_a_rerun_moves_the_old_empower_ids_into_the_history(database: Database) -> None:
