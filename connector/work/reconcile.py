@@ -1,9 +1,19 @@
-"""reconcile and refresh_order: find what the webhooks never told us.
+"""reconcile and refresh_order: find what the webhooks never told us, both ways.
 
-Reconciliation takes in every RxScale order `waiting for pharmacy` that the connector has
-not seen (its webhook was lost), and asks Empower about every placed order it has heard
-nothing of for too long (its SHIPMENT webhook may have been lost). Both go through the
-partners' clients, so they respect the rate limits like everything else.
+- RxScale → us: every order `waiting for pharmacy` that the connector has not seen (its
+  webhook was lost) is taken in.
+- RxScale → us: every order we placed and that has not shipped should show at RxScale as
+  `pending review`, `in-progress` or `ready_for_pickup`. Those lists are paged through; an
+  order missing from them is read on its own, and one cancelled there (its
+  `pharmacy_order_updated` lost) is cancelled at Empower.
+- Empower → us: every placed order Empower has said nothing about for `stale_after` is
+  looked up there (`refresh_order`); a shipment, a rejection or a cancellation found there
+  is applied as if its webhook had come.
+
+The RxScale side costs a page per 200 open orders and status, plus one read per order
+missing from the lists (at most `MAX_MISSING_READS` a run): at 5-minute intervals, a
+thousand open orders cost about 20 requests in 5 minutes against RxScale's 3,000. All of it
+goes through the partners' clients, so it keeps to the rate limits like everything else.
 """
 
 from __future__ import annotations
@@ -11,45 +21,81 @@ from __future__ import annotations
 from datetime import timedelta
 
 from connector.domain.jobs import Job
-from connector.domain.lifecycle import AWAITING_EMPOWER, RxScaleStatus
+from connector.domain.lifecycle import AWAITING_EMPOWER, OrderState, RxScaleStatus
 from connector.domain.news import news_from_empower_order
 from connector.domain.outcome import NOTHING, Outcome
 from connector.domain.records import OrderRecord
-from connector.domain.workflow import refresh
+from connector.domain.workflow import cancellation, refresh
 from connector.store import orders
 from connector.work.base import Dependencies, Handler, OrderHandler, log
 from connector.work.news import EmpowerNewsApplier
 
 MAX_PAGES = 10_000  # a runaway guard: 2 million orders waiting would be news in itself
 PAGE_SIZE = 200
+MAX_MISSING_READS = 50
+PLACED_NOT_SHIPPED = (OrderState.PLACED, OrderState.IN_PROGRESS, OrderState.READY_FOR_PICKUP)
+# Where an order we placed and that has not shipped shows at RxScale (on hold: someone in
+# the portal holds it; it is not cancelled, so it needs no read of its own every run).
+OPEN_AT_RXSCALE = (
+    RxScaleStatus.PENDING_REVIEW,
+    RxScaleStatus.IN_PROGRESS,
+    RxScaleStatus.READY_FOR_PICKUP,
+    RxScaleStatus.ON_HOLD,
+)
 
 
 class Reconcile(Handler):
     async def run(self, job: Job) -> Outcome:
-        waiting = await self._waiting_at_rxscale()
+        waiting = await self._listed_at_rxscale(RxScaleStatus.WAITING_FOR_PHARMACY)
         silent_since = self.deps.clock.now() - timedelta(seconds=self.deps.stale_after_seconds)
         async with self.deps.database.connect() as connection:
             unseen = await orders.unknown_uids(connection, waiting)
             quiet = await orders.quiet_orders(connection, AWAITING_EMPOWER, silent_since)
+            unshipped = await orders.records_in_states(connection, PLACED_NOT_SHIPPED)
+        cancelled = await self._cancelled_at_rxscale(unshipped)
         run = job.payload.get("bucket", job.id)
         log.info(
             "reconciliation_done",
             waiting_at_rxscale=len(waiting),
             taken_in=len(unseen),
             asked_at_empower=len(quiet),
+            cancelled_at_rxscale=len(cancelled),
         )
         return Outcome(
             intake=tuple(unseen),
-            follow_ups=tuple(refresh(uid, run) for uid in quiet),
-            detail={"taken_in": len(unseen), "asked_at_empower": len(quiet)},
+            follow_ups=(
+                *(refresh(uid, run) for uid in quiet),
+                *(cancellation(record) for record in cancelled),
+            ),
+            detail={
+                "taken_in": len(unseen),
+                "asked_at_empower": len(quiet),
+                "cancelled_at_rxscale": len(cancelled),
+            },
         )
 
-    async def _waiting_at_rxscale(self) -> list[str]:
+    async def _cancelled_at_rxscale(self, unshipped: list[OrderRecord]) -> list[OrderRecord]:
+        """Our placed, unshipped orders that RxScale shows cancelled."""
+        if not unshipped:
+            return []
+        listed: set[str] = set()
+        for status in OPEN_AT_RXSCALE:
+            listed.update(await self._listed_at_rxscale(status))
+        missing = [record for record in unshipped if record.rxscale_uid not in listed]
+        cancelled = []
+        for record in missing[:MAX_MISSING_READS]:
+            order = await self.deps.rxscale.get_order(record.rxscale_uid)
+            if order.status == RxScaleStatus.CANCELLED:
+                log.warning("cancellation_found_by_reconciliation", order_uid=record.rxscale_uid)
+                cancelled.append(record)
+        return cancelled
+
+    async def _listed_at_rxscale(self, status: RxScaleStatus) -> list[str]:
         uids: list[str] = []
         page = 0
         while page < MAX_PAGES:
             listing = await self.deps.rxscale.list_orders(
-                status=RxScaleStatus.WAITING_FOR_PHARMACY.value, page=page, limit=PAGE_SIZE
+                status=status.value, page=page, limit=PAGE_SIZE
             )
             uids.extend(order.uid for order in listing.orders)
             page += 1

@@ -49,3 +49,20 @@ async def test_a_refresh_of_an_order_no_longer_awaiting_empower_is_skipped(
     job = bench.job(JobKind.REFRESH_ORDER, record.rxscale_uid)
     assert await RefreshOrder(bench.deps).run(job) == NOTHING
     assert bench.empower_calls("GET", "/v1/orders") == 0
+
+
+async def test_an_order_cancelled_at_rxscale_whose_webhook_was_lost_is_cancelled(
+    bench: Bench,
+) -> None:
+    open_order = await bench.order(OrderState.IN_PROGRESS)
+    lost = await bench.order(OrderState.IN_PROGRESS, rxscale_status="cancelled")
+    placed = await bench.order(OrderState.PLACED)  # `pending review` at RxScale
+    outcome = await Reconcile(bench.deps).run(bench.job(JobKind.RECONCILE, None, {"bucket": 3}))
+    assert [(s.kind, s.order_uid) for s in outcome.follow_ups] == [
+        (JobKind.CANCEL_ORDER, lost.rxscale_uid)
+    ]
+    assert outcome.detail["cancelled_at_rxscale"] == 1
+    # Only the order missing from RxScale's open lists was read on its own.
+    assert bench.rxscale_calls("GET", f"/pharmacy_orders/{lost.rxscale_uid}") == 1
+    for other in (open_order, placed):
+        assert bench.rxscale_calls("GET", f"/pharmacy_orders/{other.rxscale_uid}") == 0
