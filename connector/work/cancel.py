@@ -37,7 +37,7 @@ class CancelOrder(OrderHandler):
                 OrderEvent.CANCEL,
                 detail={"cancelled_by": "rxscale", "empower": "never placed"},
             )
-        result = await cancel_at_empower(self.deps.empower, order_id)
+        result = await cancel_at_empower(self.deps.empower, order_id, read_first=job.attempts > 1)
         if isinstance(result, Elsewhere):
             refusal = result.refusal
             return _refused(record, refusal.message, refusal.request_id, found=result.found)

@@ -37,7 +37,13 @@ async def reach(
     write: Callable[[], Awaitable[object]],
     read: Callable[[], Awaitable[str]],
     arrived: Collection[str],
+    *,
+    read_first: bool = False,
 ) -> Convergence:
+    """`read_first`: an earlier attempt may have written and lost the answer (a job run
+    again), so look before writing a second time."""
+    if read_first and await read() in arrived:
+        return Reached()
     try:
         await write()
     except PermanentError as refusal:
@@ -57,28 +63,40 @@ async def reach_rxscale_status(
     *,
     comment: str | None = None,
     or_beyond: Collection[RxScaleStatus] = (),
+    read_first: bool = False,
 ) -> Convergence:
     """RxScale shows the order in `status` (or in one of `or_beyond`, which overtook it)."""
     return await reach(
         lambda: rxscale.set_status(uid, status, comment),
         lambda: _rxscale_status(rxscale, uid),
         {status, *or_beyond},
+        read_first=read_first,
     )
 
 
-async def complete_at_rxscale(rxscale: RxScaleApi, uid: str, tracking: Tracking) -> Convergence:
+async def complete_at_rxscale(
+    rxscale: RxScaleApi, uid: str, tracking: Tracking, *, read_first: bool = False
+) -> Convergence:
     """RxScale shows the order completed (`complete_order` with this tracking)."""
     return await reach(
         lambda: rxscale.complete_order(uid, tracking),
         lambda: _rxscale_status(rxscale, uid),
         {RxScaleStatus.COMPLETED},
+        read_first=read_first,
     )
 
 
-async def cancel_at_empower(empower: EmpowerApi, order_id: str) -> Convergence:
+async def cancel_at_empower(
+    empower: EmpowerApi, order_id: str, *, read_first: bool = False
+) -> Convergence:
     """Empower shows the order cancelled, or rejected: either way it will never ship."""
 
     async def status() -> str:
         return (await empower.get_order(order_id)).status
 
-    return await reach(lambda: empower.cancel_order(order_id), status, ENDED_WITHOUT_SHIPPING)
+    return await reach(
+        lambda: empower.cancel_order(order_id),
+        status,
+        ENDED_WITHOUT_SHIPPING,
+        read_first=read_first,
+    )

@@ -48,22 +48,27 @@ class EmpowerNewsApplier:
     def __init__(self, deps: Dependencies) -> None:
         self.deps = deps
 
-    async def apply(self, record: OrderRecord, news: ShipmentNews | OrderNews) -> Outcome:
+    async def apply(
+        self, record: OrderRecord, news: ShipmentNews | OrderNews, *, again: bool = False
+    ) -> Outcome:
+        """`again`: the job runs again, so a write it makes may have happened already."""
         outcome = (
-            await self._shipment(record, news)
+            await self._shipment(record, news, again)
             if isinstance(news, ShipmentNews)
             else self._order_news(record, news)
         )
         return heard(outcome, record.rxscale_uid)
 
-    async def _shipment(self, record: OrderRecord, news: ShipmentNews) -> Outcome:
+    async def _shipment(self, record: OrderRecord, news: ShipmentNews, again: bool) -> Outcome:
         uid = record.rxscale_uid
         plan = plan_shipment(record.state, news, self.deps.complete_on, record.tracking)
         match plan:
             case CompleteOrder(tracking=tracking, then_deliver=then_deliver, start_first=first):
                 if first and (stopped := await self._start(record, news)) is not None:
                     return stopped
-                result = await complete_at_rxscale(self.deps.rxscale, uid, tracking)
+                result = await complete_at_rxscale(
+                    self.deps.rxscale, uid, tracking, read_first=again
+                )
                 if isinstance(result, Elsewhere):
                     if result.found != RxScaleStatus.CANCELLED:
                         raise result.refusal
@@ -191,7 +196,8 @@ class ApplyEmpowerNews(Handler):
             return NOTHING  # recorded on receipt; nothing to do
         if job.order_uid is None:
             return await self._route(job, news_request_id(received))
-        return await self.applier.apply(await self.load(job), received)
+        again = job.attempts > 1
+        return await self.applier.apply(await self.load(job), received, again=again)
 
     async def _route(self, job: Job, request_id: str | None) -> Outcome:
         """Bind news that arrived before we knew its order to that order. News that still

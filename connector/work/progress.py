@@ -20,7 +20,11 @@ class MarkInProgress(OrderHandler):
     async def handle(self, job: Job, record: OrderRecord) -> Outcome:
         uid = record.rxscale_uid
         result = await reach_rxscale_status(
-            self.deps.rxscale, uid, RxScaleStatus.IN_PROGRESS, or_beyond=AT_OR_BEYOND_IN_PROGRESS
+            self.deps.rxscale,
+            uid,
+            RxScaleStatus.IN_PROGRESS,
+            or_beyond=AT_OR_BEYOND_IN_PROGRESS,
+            read_first=job.attempts > 1,
         )
         if isinstance(result, Elsewhere):
             if result.found == RxScaleStatus.CANCELLED:
@@ -40,7 +44,11 @@ class HoldOrder(OrderHandler):
         # Older hold jobs carried the comment; it is the order's hold reason either way.
         comment = str(job.payload.get("comment") or record.hold_reason or DEFAULT_HOLD_COMMENT)
         result = await reach_rxscale_status(
-            self.deps.rxscale, uid, RxScaleStatus.ON_HOLD, comment=comment
+            self.deps.rxscale,
+            uid,
+            RxScaleStatus.ON_HOLD,
+            comment=comment,
+            read_first=job.attempts > 1,
         )
         if isinstance(result, Elsewhere):
             if result.found == RxScaleStatus.CANCELLED:

@@ -132,9 +132,11 @@ class Bench:
         async with self.database.connect() as connection:
             return await orders.require_order(connection, uid)
 
-    def job(self, kind: JobKind, uid: str | None, payload: JsonObject | None = None) -> Job:
+    def job(
+        self, kind: JobKind, uid: str | None, payload: JsonObject | None = None, attempt: int = 1
+    ) -> Job:
         now = datetime.now(UTC)
-        return Job(1, kind, uid, payload or {}, 1, JobState.RUNNING, now, now)
+        return Job(1, kind, uid, payload or {}, attempt, JobState.RUNNING, now, now)
 
     async def commit(self, outcome: Outcome) -> list[int]:
         """Write what a handler returned, as the worker does; ids of the jobs queued."""

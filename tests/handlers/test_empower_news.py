@@ -159,3 +159,14 @@ async def test_news_still_unknown_after_the_wait_is_kept_unmatched(bench: Bench)
     outcome = await ApplyEmpowerNews(deps).run(bench.job(NEWS, None, news_to_payload(unknown)))
     assert outcome.unmatched == ("fill_request_elsewhere",)
     assert outcome.follow_ups == ()
+
+
+async def test_a_completion_run_again_reads_before_sending_twice(bench: Bench) -> None:
+    """An earlier attempt completed the order and lost the answer: the job, run again,
+    sees that and sends no second complete_order (RxScale's docs do not promise a repeat
+    is harmless)."""
+    record = await bench.order(OrderState.IN_PROGRESS, rxscale_status="completed")
+    job = bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(record)), attempt=2)
+    outcome = await ApplyEmpowerNews(bench.deps).run(job)
+    assert [t.after for t in outcome.transitions] == [OrderState.COMPLETED]
+    assert bench.rxscale_calls("PATCH", "/complete_order") == 0
