@@ -117,6 +117,8 @@ def configure_logging(
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # One line per database call at debug level says nothing an operator could use.
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
 
 
 def _is_terminal(stream: TextIO) -> bool:

@@ -48,6 +48,8 @@ class FulfilmentScript:
     carrier: str = "usps"
     # Products Empower accepts and later rejects asynchronously (an ORDER error event).
     reject_products: frozenset[str] = frozenset()
+    # The share of orders Empower rejects at random (the chaos run).
+    reject_rate: float = 0.0
 
 
 @dataclass

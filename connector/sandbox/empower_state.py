@@ -119,7 +119,9 @@ class EmpowerPharmacy:
         products = {
             self.prescriptions[t]["medication"]["product_id"] for t in order.prescription_tokens
         }
-        if products & script.reject_products:
+        if products & script.reject_products or (
+            script.reject_rate and self.rng.random() < script.reject_rate
+        ):
             order.status = "REJECTED"
             self.send_event(self.order_event(order, "REJECTED", error="product out of stock"))
             return

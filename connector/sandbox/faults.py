@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,9 +42,39 @@ class FaultRule:
         return cls(**document)
 
 
+CHAOS_KINDS = ("500", "503", "429", "429-retry-after", "timeout", "reset", "lost-answer")
+
+
+@dataclass
+class Chaos:
+    """Random faults on a share of all requests (the chaos run), and outages."""
+
+    rate: float = 0.0
+    seed: int | None = None
+    kinds: tuple[str, ...] = CHAOS_KINDS
+    outage_until: float = 0.0  # time.monotonic() before which everything is 503
+    hang_seconds: float = 30.0  # a "timeout": longer than the client waits
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def pick(self) -> str | None:
+        if time.monotonic() < self.outage_until:
+            return self._count("outage")
+        if self.rate and self.rng.random() < self.rate:
+            return self._count(self.rng.choice(self.kinds))
+        return None
+
+    def _count(self, kind: str) -> str:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        return kind
+
+
 @dataclass
 class FaultPlan:
     rules: list[FaultRule] = field(default_factory=list)
+    chaos: Chaos = field(default_factory=Chaos)
 
     def add(self, *rules: FaultRule) -> None:
         self.rules.extend(rules)
@@ -72,7 +104,10 @@ def fault_middleware(plan: FaultPlan, render_error: ErrorRenderer) -> Any:
             return await handler(request)
         rule = plan.take(request.method, request.path)
         if rule is None:
-            return await handler(request)
+            chaos = plan.chaos.pick()
+            if chaos is None:
+                return await handler(request)
+            return await _chaos(chaos, plan.chaos, request, handler, render_error)
         if rule.delay_seconds:
             await asyncio.sleep(rule.delay_seconds)
         if rule.hang:
@@ -90,6 +125,27 @@ def fault_middleware(plan: FaultPlan, render_error: ErrorRenderer) -> Any:
         return response
 
     return apply_faults
+
+
+async def _chaos(
+    kind: str, chaos: Chaos, request: web.Request, handler: Handler, render_error: ErrorRenderer
+) -> web.StreamResponse:
+    match kind:
+        case "timeout":
+            await asyncio.sleep(chaos.hang_seconds)
+        case "reset":
+            if request.transport is not None:
+                request.transport.close()  # the connection drops: no answer at all
+            return web.Response(status=500)
+        case "lost-answer":
+            await handler(request)  # it takes effect, and the answer is lost
+            return render_error(503, "sandbox chaos: the answer was lost")
+        case "429-retry-after":
+            response = render_error(429, "sandbox chaos: rate limited")
+            response.headers["Retry-After"] = "1"
+            return response
+    status = int(kind[:3]) if kind[:3].isdigit() else 503
+    return render_error(status, f"sandbox chaos: {kind}")
 
 
 async def read_fault_rules(request: web.Request) -> list[FaultRule]:

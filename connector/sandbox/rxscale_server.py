@@ -160,6 +160,7 @@ class RxScaleSandbox(RxScalePlatform):
     async def _complete(self, request: web.Request) -> web.Response:
         order = self._find(request)
         body = await self._body(request, contract.RXSCALE_COMPLETION)
+        order.completion_calls += 1
         if order.status not in COMPLETABLE:
             return _error(409, f"cannot complete an order in status {order.status!r}")
         order.completion = {

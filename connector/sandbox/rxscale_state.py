@@ -39,6 +39,7 @@ class SandboxOrder:
     document: dict[str, Any]
     history: list[dict[str, Any]] = field(default_factory=list)
     completion: dict[str, Any] | None = None
+    completion_calls: int = 0  # complete_order requests that reached the order
 
     @property
     def uid(self) -> str:
