@@ -153,9 +153,7 @@ until curl -fsS "$SANDBOX_RXSCALE/_sandbox/orders/$uid" | grep -q '"status": "co
   [ $SECONDS -lt $deadline ] || fail "order $uid lost across the kill"
   sleep 0.5
 done
-placed=$(curl -fsS "$SANDBOX_EMPOWER/_sandbox/orders" |
-  "$PYTHON" -c "import json,sys; print(sum(o['external_order_id'] == '$uid' for o in json.load(sys.stdin)))")
-[ "$placed" = 1 ] || fail "order $uid placed $placed times"
+placed_once "$uid"
 say "order $uid completed after the restart, placed once"
 
 say "systemctl stop"

@@ -99,8 +99,14 @@ relay_one_order() {  # SECONDS
     [ $SECONDS -lt $deadline ] || fail "order $uid not completed in time (RxScale shows: $status)"
     sleep 0.5
   done
-  placed=$(curl -fsS "$SANDBOX_EMPOWER/_sandbox/orders" |
-    "$PYTHON" -c "import json,sys; print(sum(o['external_order_id'] == '$uid' for o in json.load(sys.stdin)))")
-  [ "$placed" = 1 ] || fail "order $uid placed $placed times at Empower"
+  placed_once "$uid"
   say "order $uid relayed: RxScale shows ${status% *} with tracking ${status#* }, placed once"
+}
+
+# The sandbox Empower holds exactly one order for this RxScale order.
+placed_once() {  # UID
+  local placed
+  placed=$(curl -fsS "$SANDBOX_EMPOWER/_sandbox/orders" |
+    "$PYTHON" -c "import json,sys; print(sum(o['external_order_id'] == '$1' for o in json.load(sys.stdin)))")
+  [ "$placed" = 1 ] || fail "order $1 placed $placed times at Empower"
 }
