@@ -99,7 +99,7 @@ class Failures:
                             connection,
                             job.id,
                             self.worker_id,
-                            self.clock.now(),
+                            now,
                             delay_seconds=delay,
                             error=reason,
                             counts_as_attempt=counts,
