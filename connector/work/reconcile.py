@@ -18,11 +18,14 @@ goes through the partners' clients, so it keeps to the rate limits like everythi
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+from connector.domain.errors import RateLimitedError, TransientError
 from connector.domain.jobs import Job
 from connector.domain.lifecycle import AWAITING_EMPOWER, OrderState, RxScaleStatus
 from connector.domain.news import news_from_empower_order
+from connector.domain.order import OrderPage
 from connector.domain.outcome import NOTHING, Outcome
 from connector.domain.records import OrderRecord
 from connector.domain.workflow import cancellation, refresh
@@ -33,6 +36,9 @@ from connector.work.news import EmpowerNewsApplier
 MAX_PAGES = 10_000  # a runaway guard: 2 million orders waiting would be news in itself
 PAGE_SIZE = 200
 MAX_MISSING_READS = 50
+PAGE_ATTEMPTS = 4
+PAGE_RETRY_SECONDS = 0.5
+MAX_PAGE_WAIT = 10.0
 PLACED_NOT_SHIPPED = (OrderState.PLACED, OrderState.IN_PROGRESS, OrderState.READY_FOR_PICKUP)
 # Where an order we placed and that has not shipped shows at RxScale (on hold: someone in
 # the portal holds it; it is not cancelled, so it needs no read of its own every run).
@@ -94,14 +100,27 @@ class Reconcile(Handler):
         uids: list[str] = []
         page = 0
         while page < MAX_PAGES:
-            listing = await self.deps.rxscale.list_orders(
-                status=status.value, page=page, limit=PAGE_SIZE
-            )
+            listing = await self._page(status, page)
             uids.extend(order.uid for order in listing.orders)
             page += 1
             if page >= listing.pages or not listing.orders:
                 break
         return list(dict.fromkeys(uids))  # a page boundary may shift under us
+
+    async def _page(self, status: RxScaleStatus, page: int) -> OrderPage:
+        """One page, tried again in place after a transient failure: a run reads many pages,
+        and failing the whole run for one page would read them all again."""
+        for attempt in range(1, PAGE_ATTEMPTS + 1):
+            try:
+                return await self.deps.rxscale.list_orders(
+                    status=status.value, page=page, limit=PAGE_SIZE
+                )
+            except TransientError as exc:
+                if attempt == PAGE_ATTEMPTS:
+                    raise
+                wait = exc.retry_after if isinstance(exc, RateLimitedError) else None
+                await asyncio.sleep(min(wait or PAGE_RETRY_SECONDS * attempt, MAX_PAGE_WAIT))
+        raise AssertionError("unreachable")
 
 
 class RefreshOrder(OrderHandler):

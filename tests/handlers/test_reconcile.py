@@ -66,3 +66,16 @@ async def test_an_order_cancelled_at_rxscale_whose_webhook_was_lost_is_cancelled
     assert bench.rxscale_calls("GET", f"/pharmacy_orders/{lost.rxscale_uid}") == 1
     for other in (open_order, placed):
         assert bench.rxscale_calls("GET", f"/pharmacy_orders/{other.rxscale_uid}") == 0
+
+
+async def test_a_page_that_fails_once_is_read_again_not_the_whole_run(bench: Bench) -> None:
+    await bench.order(OrderState.IN_PROGRESS)
+    bench.fault("rxscale", method="GET", path="*/pharmacy_orders/", status=503)
+    outcome = await Reconcile(bench.deps).run(bench.job(JobKind.RECONCILE, None, {"bucket": 4}))
+    assert outcome.detail["cancelled_at_rxscale"] == 0
+    # Five statuses of one page each, and the one page that failed read once more.
+    assert (
+        bench.rxscale_calls("GET", "/pharmacy_orders/")
+        - bench.rxscale_calls("GET", "/pharmacy_orders/po-")
+        == 6
+    )
