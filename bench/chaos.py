@@ -77,6 +77,10 @@ class Setting:
     duplicate: float = 0.1
     max_delay_seconds: float = 2.0
     settle_within: float = 300.0
+    # Reconciliation pages through every open order at RxScale: sized to the backlog so
+    # that it never takes the rate budget the orders need (as in production, where it is
+    # every 5 minutes).
+    reconcile_seconds: float = 10.0
 
 
 SETTINGS = {
@@ -87,7 +91,8 @@ SETTINGS = {
         outage_seconds=60.0,
         backoff_max_seconds=10.0,
         kills=8,
-        settle_within=1800.0,
+        settle_within=2400.0,
+        reconcile_seconds=60.0,
     ),
 }
 
@@ -222,7 +227,7 @@ class Run:
             "CONNECTOR_WORKER__BACKOFF_MAX_SECONDS": str(self.setting.backoff_max_seconds),
             "CONNECTOR_WORKER__IDLE_SECONDS": "1",
             "CONNECTOR_WORKER__REDRIVE_INTERVAL_SECONDS": "10",
-            "CONNECTOR_RECONCILE__INTERVAL_SECONDS": "10",
+            "CONNECTOR_RECONCILE__INTERVAL_SECONDS": str(self.setting.reconcile_seconds),
             "CONNECTOR_RECONCILE__STALE_AFTER_SECONDS": "10",
             "CONNECTOR_LOG_FORMAT": "json",
             "CONNECTOR_LOG_LEVEL": "debug",
