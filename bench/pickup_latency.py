@@ -62,7 +62,11 @@ async def measure(
                 {"event_type": "pharmacy_order_created", "timestamp": n, "data": {"uid": uid}}
             ).encode()
             signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-            async with http.post(url, data=body, headers={"X-Webhook-Signature": signature}) as r:
+            async with http.post(
+                url,
+                data=body,
+                headers={"X-Webhook-Signature": signature, "Content-Type": "application/json"},
+            ) as r:
                 assert r.status == 200, await r.text()
                 acknowledged = time.monotonic()
             while True:

@@ -18,7 +18,6 @@ from collections.abc import Coroutine
 from typing import Any
 
 import structlog
-from aiohttp import web
 
 from connector import __version__
 from connector.domain.clock import Clock, SystemClock
@@ -30,7 +29,7 @@ from connector.store.notify import JobNotificationListener
 from connector.store.process_lock import AlreadyLocked, ProcessLock
 from connector.systemd import SystemdNotifier
 from connector.web.context import ServiceState, WebContext
-from connector.web.server import build_web_app
+from connector.web.server import ConnectionLimits, Listener, ListenError, WebServer
 from connector.wiring import (
     build_handlers,
     empower_client,
@@ -105,11 +104,12 @@ class Daemon:
             ProcessLock(self.database.sqlite_file) if self.database.sqlite_file else None
         )
         self._listen_socket = listen_socket
-        self._runner: web.AppRunner | None = None
+        self._web: WebServer | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._supervisor: asyncio.Task[None] | None = None
         self._stopped = False
         self.url = ""
+        self.metrics_url = ""
 
     def tasks_alive(self) -> bool:
         """Every background task (worker, listener, ...) is still running."""
@@ -195,6 +195,7 @@ class Daemon:
         self.state.schema_heads = head_revisions()
 
     async def _start_web(self) -> None:
+        http = self.settings.http
         rxscale, empower = receivers(self.settings, self.database)
         context = WebContext(
             database=self.database,
@@ -203,27 +204,27 @@ class Daemon:
             clock=self.clock,
             on_enqueued=self.signal.notify,
             state=self.state,
-            max_body_bytes=self.settings.http.max_body_bytes,
+            max_body_bytes=http.max_body_bytes,
             metrics=self.metrics,
+            read_timeout_seconds=http.read_timeout_seconds,
+            trusted_proxies=tuple(http.trusted_proxies),
+            empower_sources=tuple(self.settings.empower.webhook_allowed_sources),
         )
-        self._runner = web.AppRunner(
-            build_web_app(context), handle_signals=False, access_log=None, shutdown_timeout=5.0
+        metrics_listener = None
+        if http.metrics_host is not None and http.metrics_port is not None:
+            metrics_listener = Listener(http.metrics_host, http.metrics_port)
+        self._web = WebServer(
+            context,
+            Listener(http.host, http.port, self._listen_socket),
+            ConnectionLimits(idle_timeout_seconds=http.idle_timeout_seconds),
+            metrics_listener,
         )
-        await self._runner.setup()
-        site: web.BaseSite
-        if self._listen_socket is not None:
-            site = web.SockSite(self._runner, self._listen_socket)
-        else:
-            site = web.TCPSite(self._runner, self.settings.http.host, self.settings.http.port)
         try:
-            await site.start()
-        except OSError as exc:
-            await self._runner.cleanup()
-            raise StartupError(
-                f"cannot listen on {self.settings.http.host}:{self.settings.http.port}: "
-                f"{exc.strerror}"
-            ) from exc
-        self.url = _site_url(site)
+            await self._web.start()
+        except ListenError as exc:
+            raise StartupError(str(exc)) from exc
+        self.url = self._web.url
+        self.metrics_url = self._web.metrics_url
 
     async def stop(self) -> None:
         """Readiness false, stop claiming, (optionally) keep serving a moment, close the
@@ -237,8 +238,8 @@ class Daemon:
         self.worker.stop()
         if self.settings.http.shutdown_delay_seconds:
             await asyncio.sleep(self.settings.http.shutdown_delay_seconds)
-        if self._runner is not None:
-            await self._runner.cleanup()  # no new webhooks; in-flight requests finish
+        if self._web is not None:
+            await self._web.stop()  # no new webhooks; in-flight requests finish
         for name, task in self._tasks.items():
             if name != WORKER_TASK:
                 task.cancel()  # a cancelled child ends quietly; the worker drains itself
@@ -290,13 +291,3 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await Daemon(settings).run_until_stopped(stop)
-
-
-def _site_url(site: web.BaseSite) -> str:
-    server = getattr(site, "_server", None)
-    sockets = getattr(server, "sockets", None) or []
-    if sockets:
-        host, port = sockets[0].getsockname()[:2]
-        host = f"[{host}]" if ":" in str(host) else host
-        return f"http://{host}:{port}"
-    return site.name

@@ -8,10 +8,19 @@ Read once by the commands and passed down; nothing reads the environment at impo
 from __future__ import annotations
 
 import os
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -23,6 +32,7 @@ from pydantic_settings import (
 from connector.domain.news import CompletionPoint
 from connector.domain.npi import is_valid_npi
 from connector.domain.retry import DEFAULT_RETRY_FOR_SECONDS
+from connector.empower.webhook import AuthForm
 from connector.settings_sources import (
     ENV_PREFIX,
     SecretFilesSource,
@@ -46,13 +56,64 @@ class ConfigurationError(Exception):
         self.problems = problems
 
 
-Secrets = Annotated[list[SecretStr], NoDecode, Field(min_length=1)]
+MIN_WEBHOOK_SECRET_LENGTH = 16
+# Words of the example configurations: a value holding one was copied, not chosen.
+PLACEHOLDER_WORDS = ("replace-me", "replace_me", "change-me", "change_me", "changeme")
+
+
+def _not_a_placeholder(value: SecretStr) -> SecretStr:
+    text = value.get_secret_value().lower()
+    if any(word in text for word in PLACEHOLDER_WORDS):
+        raise ValueError("is the example placeholder, not a real secret")
+    if not text.strip():
+        raise ValueError("is empty")
+    return value
+
+
+def _long_enough(value: SecretStr) -> SecretStr:
+    if len(value.get_secret_value()) < MIN_WEBHOOK_SECRET_LENGTH:
+        raise ValueError(
+            f"is shorter than {MIN_WEBHOOK_SECRET_LENGTH} characters: too easy to guess"
+        )
+    return value
+
+
+ApiKey = Annotated[SecretStr, AfterValidator(_not_a_placeholder)]
+WebhookSecret = Annotated[
+    SecretStr, AfterValidator(_not_a_placeholder), AfterValidator(_long_enough)
+]
+Secrets = Annotated[list[WebhookSecret], NoDecode, Field(min_length=1)]
+Networks = Annotated[list[IPv4Network | IPv6Network], NoDecode]
 
 
 class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     max_body_bytes: int = Field(default=ONE_MIB, ge=1024)
+    # A client must send its request line and headers within this, and its body within
+    # this again; an idle kept-alive connection is closed after `idle_timeout_seconds`.
+    read_timeout_seconds: float = Field(default=10.0, gt=0)
+    idle_timeout_seconds: float = Field(default=15.0, gt=0)
+    # Peers whose X-Forwarded-For is believed (a load balancer or ingress); nobody else's.
+    trusted_proxies: Networks = Field(default_factory=list)
+    # Serve /metrics on its own listener (e.g. 127.0.0.1 or a cluster-internal address),
+    # so that the internet-facing port carries only webhooks and health. Unset: the
+    # webhook listener serves /metrics too.
+    metrics_host: str | None = None
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+
+    _split = field_validator("trusted_proxies", mode="before")(split_list)
+
+    @model_validator(mode="after")
+    def _metrics_listener_whole(self) -> HttpSettings:
+        if (self.metrics_host is None) != (self.metrics_port is None):
+            raise ValueError("metrics_host and metrics_port are set together or not at all")
+        return self
+
+    @property
+    def separate_metrics(self) -> bool:
+        return self.metrics_port is not None
+
     # On SIGTERM, keep answering webhooks this long with readiness already false, so that a
     # load balancer stops sending before the listener closes (Kubernetes: a few seconds).
     shutdown_delay_seconds: float = Field(default=0.0, ge=0)
@@ -62,7 +123,7 @@ class RxScaleApiSettings(BaseModel):
     """What it takes to call RxScale's API (enough for `connector webhooks`)."""
 
     base_url: str = DEFAULT_RXSCALE_URL
-    api_key: SecretStr
+    api_key: ApiKey
     pharmacy_uid: str | None = None
     timeout_seconds: float = Field(default=10.0, gt=0)
 
@@ -81,13 +142,25 @@ class RxScaleSettings(RxScaleApiSettings):
 
 class EmpowerSettings(BaseModel):
     base_url: str = DEFAULT_EMPOWER_URL
-    api_key: SecretStr
+    api_key: ApiKey
     webhook_keys: Secrets
+    # Where in the Authorization header Empower's deliveries may carry a key. All three
+    # until you know which one Empower uses (the `auth_form` of `webhook_received`).
+    webhook_auth_forms: Annotated[list[AuthForm], NoDecode] = Field(
+        default_factory=lambda: list(AuthForm), min_length=1
+    )
+    # Source addresses Empower's deliveries may come from (CIDR); empty accepts any.
+    webhook_allowed_sources: Networks = Field(default_factory=list)
+    # Before completing an order at RxScale, ask Empower's API whether the shipment a
+    # webhook reported is really there, with the same tracking number.
+    confirm_shipments: bool = True
     default_shipping_method: str = Field(default="standard", min_length=1)
     timeout_seconds: float = Field(default=15.0, gt=0)
 
     _check_url = field_validator("base_url")(check_upstream_url)
-    _split = field_validator("webhook_keys", mode="before")(split_list)
+    _split = field_validator(
+        "webhook_keys", "webhook_auth_forms", "webhook_allowed_sources", mode="before"
+    )(split_list)
 
 
 class MappingSettings(BaseModel):

@@ -91,7 +91,9 @@ def receivers(settings: Settings, database: Database) -> tuple[RxScaleReceiver, 
         stock_sync=settings.stock.sync_interval_seconds is not None,
     )
     empower = EmpowerReceiver(
-        database, [k.get_secret_value() for k in settings.empower.webhook_keys]
+        database,
+        [k.get_secret_value() for k in settings.empower.webhook_keys],
+        frozenset(settings.empower.webhook_auth_forms),
     )
     return rxscale, empower
 

@@ -55,12 +55,73 @@ def validate_delivery(model: type[M], document: object, *, where: str = "") -> M
         raise MalformedDelivery(describe_validation_error(exc, where=where)) from exc
 
 
+MAX_JSON_DEPTH = 32
+
+
 def load_json_object(body: bytes) -> dict[str, Any]:
-    """A webhook body as a JSON object, or a `MalformedDelivery` saying what it is not."""
+    """A webhook body as a JSON object, or a `MalformedDelivery` saying what it is not.
+
+    Authentic but strange bodies are refused here with a 400, never a 500 the partner would
+    retry for ever: nesting deep enough to exhaust the parser, numbers too long to convert,
+    and strings holding a lone UTF-16 surrogate (valid JSON escapes, but not text: no
+    database or encoder downstream accepts them).
+    """
+    if _nesting_exceeds(body, MAX_JSON_DEPTH):
+        raise MalformedDelivery(f"body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise MalformedDelivery("body is not valid JSON") from exc
     if not isinstance(document, dict):
         raise MalformedDelivery("body must be a JSON object")
+    if not _all_text_encodable(document):
+        raise MalformedDelivery("body holds a string that is not valid Unicode text")
     return document
+
+
+def _nesting_exceeds(body: bytes, limit: int) -> bool:
+    """Whether arrays and objects nest deeper than `limit`, brackets inside strings aside;
+    read before parsing, so that no parser recursion is spent on a hostile body."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False  # the common case, without a loop in Python
+    depth = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
+
+def _all_text_encodable(document: object) -> bool:
+    pending = [document]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            texts: list[str] = [item]
+        elif isinstance(item, dict):
+            texts = list(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+            continue
+        else:
+            continue
+        for text in texts:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True

@@ -4,7 +4,7 @@ and enqueues."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,7 +14,7 @@ from connector.domain.errors import MalformedDelivery
 from connector.domain.news import EmpowerNews, PrescriptionNews, UnknownNews, news_request_id
 from connector.domain.outcome import HistoryEntry, OrderUpdate, Outcome
 from connector.domain.workflow import news as news_job
-from connector.empower.webhook import is_authorized, parse_event
+from connector.empower.webhook import ALL_AUTH_FORMS, AuthForm, authorized_form, parse_event
 from connector.receive.receipt import Receipt, Verdict
 from connector.store import jobs, orders
 from connector.store.database import Database, StoreUnavailable
@@ -28,17 +28,14 @@ SOURCE = "empower"
 class EmpowerReceiver:
     database: Database
     keys: Sequence[str] = field(repr=False)
+    forms: Collection[AuthForm] = ALL_AUTH_FORMS
 
-    def authorized(self, header: str | None) -> bool:
+    def authorized(self, header: str | None) -> AuthForm | None:
         """Checked before the body is read: a stranger costs us nothing."""
-        return is_authorized(header, self.keys)
+        return authorized_form(header, self.keys, self.forms)
 
     def refused(self) -> Receipt:
-        return Receipt(
-            Verdict.UNAUTHORIZED,
-            reason="unauthorized",
-            message="missing or wrong Authorization key",
-        )
+        return Receipt(Verdict.UNAUTHORIZED, reason="key_mismatch", message="unauthorized")
 
     async def receive(self, body: bytes, now: datetime) -> Receipt:
         """Read an authorized delivery, record it once and queue its work."""

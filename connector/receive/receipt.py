@@ -3,6 +3,7 @@ an HTTP status, a log line and a metric."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -14,6 +15,7 @@ class Verdict(StrEnum):
     UNKNOWN = "unknown"  # recorded; a kind of news the contract does not name
     DUPLICATE = "duplicate"  # the same delivery was recorded before
     UNAUTHORIZED = "unauthorized"  # wrong or missing credentials; nothing stored
+    FORBIDDEN = "forbidden"  # from a source address not allowed; nothing stored
     MALFORMED = "malformed"  # authentic, but not what the contract says; nothing stored
     UNAVAILABLE = "unavailable"  # the database could not record it; the partner retries
 
@@ -28,6 +30,11 @@ class Receipt:
     message: str | None = None
     # The event or callback type, when it is known (for logs).
     kind: str | None = None
+    # How the sender proved who it is, where there is more than one way (for logs).
+    auth_form: str | None = None
+
+    def with_auth_form(self, form: str) -> Receipt:
+        return dataclasses.replace(self, auth_form=form)
 
     @property
     def accepted(self) -> bool:

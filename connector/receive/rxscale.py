@@ -35,7 +35,7 @@ class RxScaleReceiver:
             return Receipt(
                 Verdict.UNAUTHORIZED,
                 reason="signature_missing" if not signature else "signature_mismatch",
-                message="signature does not verify",
+                message="unauthorized",
             )
         try:
             news = parse_delivery(body)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -12,6 +12,8 @@ from connector.metrics import Metrics
 from connector.receive.empower import EmpowerReceiver
 from connector.receive.rxscale import RxScaleReceiver
 from connector.store.database import Database
+from connector.throttle import LogBudget
+from connector.web.sources import Network
 
 
 @dataclass
@@ -32,6 +34,13 @@ class WebContext:
     state: ServiceState
     max_body_bytes: int
     metrics: Metrics = field(default_factory=Metrics)
+    # The body of a request must arrive within this once its headers have.
+    read_timeout_seconds: float = 10.0
+    trusted_proxies: Sequence[Network] = ()
+    # Where Empower's deliveries may come from; empty allows any source.
+    empower_sources: Sequence[Network] = ()
+    # Lines that strangers can cause (refusals) are budgeted.
+    refusal_log: LogBudget = field(default_factory=LogBudget)
 
 
 CONTEXT = web.AppKey("context", WebContext)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
 
 from connector.receive.receipt import Receipt, Verdict
 from connector.web.context import WebContext
+from connector.web.guard import unfit_request
 
 log = structlog.get_logger("connector.web")
 
@@ -18,6 +21,7 @@ ANSWERS: dict[Verdict, tuple[int, str]] = {
     Verdict.UNKNOWN: (200, "ignored"),
     Verdict.DUPLICATE: (200, "duplicate"),
     Verdict.UNAUTHORIZED: (401, "unauthorized"),
+    Verdict.FORBIDDEN: (403, "forbidden"),
     Verdict.MALFORMED: (400, "malformed"),
     Verdict.UNAVAILABLE: (503, "unavailable"),
 }
@@ -31,14 +35,28 @@ class BodyTooLarge(Exception):
     pass
 
 
-async def read_body(request: web.Request, limit: int) -> bytes:
-    """The raw body, refusing early on a declared size and while reading otherwise."""
+class BodyTooSlow(Exception):
+    pass
+
+
+class BodyIncomplete(Exception):
+    pass
+
+
+async def read_body(request: web.Request, limit: int, within_seconds: float) -> bytes:
+    """The raw body, refusing early on a declared size and while reading otherwise, and
+    giving up on a client that does not finish sending it in time."""
     if request.content_length is not None and request.content_length > limit:
         raise BodyTooLarge
     try:
-        body = await request.read()
+        async with asyncio.timeout(within_seconds):
+            body = await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
         raise BodyTooLarge from exc
+    except TimeoutError as exc:
+        raise BodyTooSlow from exc
+    except (ConnectionError, ClientPayloadError) as exc:
+        raise BodyIncomplete from exc
     if len(body) > limit:
         raise BodyTooLarge
     return body
@@ -52,17 +70,40 @@ def counted(
     return answer(http_status, **fields)
 
 
+def refused(
+    context: WebContext,
+    source: str,
+    reason: str,
+    http_status: int,
+    error: str,
+    *,
+    outcome: str | None = None,
+) -> web.Response:
+    """Answer a refused request: counted always (under `outcome`, the reason by default),
+    logged within the budget of lines strangers may cause."""
+    held_back = context.refusal_log.admit(f"{source}:{reason}")
+    if held_back is not None:
+        log.warning("webhook_rejected", source=source, reason=reason, held_back=held_back)
+    return counted(context, source, outcome or reason, http_status, error=error)
+
+
 async def read_body_or_refuse(
     request: web.Request, context: WebContext, source: str
 ) -> bytes | web.Response:
-    """The raw body, or the 413 answer (counted and logged) when it is too large."""
+    """The raw body, or the answer (counted and logged) when it is unfit, too large or too
+    slow to arrive."""
+    unfit = unfit_request(request)
+    if unfit is not None:
+        return refused(context, source, "unsupported_media", *unfit)
     try:
-        return await read_body(request, context.max_body_bytes)
+        return await read_body(request, context.max_body_bytes, context.read_timeout_seconds)
     except BodyTooLarge:
-        log.warning("webhook_rejected", source=source, reason="too_large")
-        return counted(
-            context, source, "too_large", 413, error=f"body exceeds {context.max_body_bytes} bytes"
-        )
+        error = f"body exceeds {context.max_body_bytes} bytes"
+        return refused(context, source, "too_large", 413, error)
+    except BodyTooSlow:
+        return refused(context, source, "too_slow", 408, "the body did not arrive in time")
+    except BodyIncomplete:
+        return refused(context, source, "incomplete", 400, "the body was cut short")
 
 
 def answer_receipt(
@@ -74,8 +115,10 @@ def answer_receipt(
     http_status, outcome = ANSWERS[receipt.verdict]
     fields = {"source": source, "order_uid": receipt.order_uid, kind_field: receipt.kind}
     match receipt.verdict:
-        case Verdict.UNAUTHORIZED:
-            log.warning("webhook_rejected", source=source, reason=receipt.reason)
+        case Verdict.UNAUTHORIZED | Verdict.FORBIDDEN:
+            # Every refusal reads the same to the sender; the reason is for our log only.
+            reason = receipt.reason or outcome
+            return refused(context, source, reason, http_status, outcome, outcome=outcome)
         case Verdict.MALFORMED:
             log.warning(
                 "webhook_rejected", source=source, reason="malformed", problem=receipt.message
@@ -87,7 +130,7 @@ def answer_receipt(
         case Verdict.UNKNOWN:
             log.warning("webhook_ignored", **fields)
         case _:
-            log.info("webhook_received", outcome=outcome, **fields)
+            log.info("webhook_received", outcome=outcome, auth_form=receipt.auth_form, **fields)
     if receipt.accepted:
         return counted(context, source, outcome, http_status, status=outcome)
     return counted(context, source, outcome, http_status, error=receipt.message)

@@ -40,7 +40,9 @@ def run(
 def test_missing_settings_stop_start_up_with_one_line_each(tmp_path: Path) -> None:
     result = run(
         "run",
-        env=base_env(CONNECTOR_EMPOWER__API_KEY="k", CONNECTOR_EMPOWER__WEBHOOK_KEYS="w"),
+        env=base_env(
+            CONNECTOR_EMPOWER__API_KEY="k", CONNECTOR_EMPOWER__WEBHOOK_KEYS="empower-hook-key-0123"
+        ),
         cwd=tmp_path,
     )
     assert result.returncode == 2
@@ -55,9 +57,9 @@ def test_missing_settings_stop_start_up_with_one_line_each(tmp_path: Path) -> No
 def test_plain_http_upstream_is_one_clear_line(tmp_path: Path) -> None:
     env = base_env(
         CONNECTOR_RXSCALE__API_KEY="k",
-        CONNECTOR_RXSCALE__WEBHOOK_SECRETS="s",
+        CONNECTOR_RXSCALE__WEBHOOK_SECRETS="whsec_unused_0123456789",
         CONNECTOR_EMPOWER__API_KEY="k",
-        CONNECTOR_EMPOWER__WEBHOOK_KEYS="w",
+        CONNECTOR_EMPOWER__WEBHOOK_KEYS="empower-hook-key-0123",
         CONNECTOR_EMPOWER__BASE_URL="http://empower.example.com",
     )
     result = run("run", env=env, cwd=tmp_path)
@@ -115,16 +117,18 @@ async def test_a_real_daemon_serves_until_sigterm_then_exits_cleanly(tmp_path: P
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     subscription = sandbox.rxscale.subscribe(f"{url}/webhooks/rxscale", "pharmacy_order_created")
-    sandbox.empower.webhook = WebhookTarget(url=f"{url}/webhooks/empower", key="hook-key")
+    sandbox.empower.webhook = WebhookTarget(
+        url=f"{url}/webhooks/empower", key="cli-test-hook-key-0123"
+    )
     env = base_env(
         CONNECTOR_DATABASE_URL=f"sqlite:///{tmp_path}/connector.db",
         CONNECTOR_HTTP__PORT=str(port),
         CONNECTOR_RXSCALE__BASE_URL=sandbox.rxscale_url,
         CONNECTOR_RXSCALE__API_KEY=sandbox.rxscale.api_key,
-        CONNECTOR_RXSCALE__WEBHOOK_SECRETS=f"whsec_unused,{subscription.signing_secret}",
+        CONNECTOR_RXSCALE__WEBHOOK_SECRETS=f"whsec_unused_0123456789,{subscription.signing_secret}",
         CONNECTOR_EMPOWER__BASE_URL=sandbox.empower_url,
         CONNECTOR_EMPOWER__API_KEY=sandbox.empower.api_key,
-        CONNECTOR_EMPOWER__WEBHOOK_KEYS="hook-key",
+        CONNECTOR_EMPOWER__WEBHOOK_KEYS="cli-test-hook-key-0123",
         CONNECTOR_WORKER__BACKOFF_BASE_SECONDS="0.1",
     )
     process = await asyncio.create_subprocess_exec(

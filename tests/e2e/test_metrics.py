@@ -37,7 +37,9 @@ async def test_metrics_follow_the_work_and_name_no_order(make_stack: MakeStack) 
     records = await stack.wait_for_states(uids, {OrderState.DELIVERED})
     async with aiohttp.ClientSession() as session:
         forged = await session.post(
-            f"{stack.daemon.url}/webhooks/rxscale", data=b"{}", headers={"X-Webhook-Signature": "0"}
+            f"{stack.daemon.url}/webhooks/rxscale",
+            data=b"{}",
+            headers={"X-Webhook-Signature": "0", "Content-Type": "application/json"},
         )
         assert forged.status == 401
     text, samples = await scrape(stack)

@@ -44,7 +44,7 @@ async def test_the_daemon_rides_out_a_database_outage(postgres_url: str, tmp_pat
             async with http.post(
                 f"{stack.daemon.url}/webhooks/rxscale",
                 data=body,
-                headers={"X-Webhook-Signature": signature},
+                headers={"X-Webhook-Signature": signature, "Content-Type": "application/json"},
             ) as response:
                 assert response.status == 503
             async with http.get(f"{stack.daemon.url}/readyz") as response:

@@ -26,10 +26,10 @@ async def test_a_daemon_under_systemd_reports_ready_pings_and_stopping(tmp_path:
         CONNECTOR_HTTP__PORT=str(free_port()),
         CONNECTOR_RXSCALE__BASE_URL=sandbox.rxscale_url,
         CONNECTOR_RXSCALE__API_KEY=sandbox.rxscale.api_key,
-        CONNECTOR_RXSCALE__WEBHOOK_SECRETS="whsec_x",
+        CONNECTOR_RXSCALE__WEBHOOK_SECRETS="whsec_systemd_0123456789",
         CONNECTOR_EMPOWER__BASE_URL=sandbox.empower_url,
         CONNECTOR_EMPOWER__API_KEY=sandbox.empower.api_key,
-        CONNECTOR_EMPOWER__WEBHOOK_KEYS="k",
+        CONNECTOR_EMPOWER__WEBHOOK_KEYS="systemd-hook-key-0123",
     )
     process = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -311,7 +311,9 @@ async def test_an_unreachable_database_is_503_never_500() -> None:
         body = json.dumps(created()).encode()
         signature = hmac.new(b"whsec_current", body, hashlib.sha256).hexdigest()
         response = await client.post(
-            "/webhooks/rxscale", data=body, headers={"X-Webhook-Signature": signature}
+            "/webhooks/rxscale",
+            data=body,
+            headers={"X-Webhook-Signature": signature, "Content-Type": "application/json"},
         )
         assert response.status == 503
         empower = await client.post(

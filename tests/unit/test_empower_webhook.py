@@ -9,31 +9,64 @@ import pytest
 
 from connector.domain.errors import MalformedDelivery
 from connector.domain.news import OrderNews, PrescriptionNews, ShipmentNews, UnknownNews
-from connector.empower.webhook import is_authorized, parse_event
+from connector.empower.webhook import AuthForm, authorized_form, is_authorized, parse_event
 
 
 def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
+KEYS = ["key-1", "key-2"]
+
+
 @pytest.mark.parametrize(
-    ("header", "ok"),
+    ("header", "form"),
     [
-        ("Bearer key-2", True),
-        ("bearer key-1", True),
-        (basic("empower", "key-1"), True),
-        (basic("", "key-2"), True),
-        (basic("key-1", "wrong"), False),
-        ("Bearer wrong", False),
-        ("Basic !!!notbase64", False),
-        ("Basic " + base64.b64encode(b"no-colon").decode(), False),
-        ("Token key-1", False),
-        ("", False),
-        (None, False),
+        ("Bearer key-2", AuthForm.BEARER),
+        ("bearer key-1", AuthForm.BEARER),
+        (basic("empower", "key-1"), AuthForm.BASIC_PASSWORD),
+        (basic("", "key-2"), AuthForm.BASIC_PASSWORD),
+        (basic("key-1", ""), AuthForm.BASIC_USERNAME),
+        (basic("key-1", "anything"), AuthForm.BASIC_USERNAME),
+        (basic("wrong", "wrong"), None),
+        ("Bearer wrong", None),
+        ("Basic !!!notbase64", None),
+        ("Basic " + base64.b64encode(b"no-colon").decode(), None),
+        ("Token key-1", None),
+        ("", None),
+        (None, None),
     ],
 )
-def test_empower_authorization(header: str | None, ok: bool) -> None:
-    assert is_authorized(header, ["key-1", "key-2"]) is ok
+def test_empower_authorization_names_the_form_that_matched(
+    header: str | None, form: AuthForm | None
+) -> None:
+    assert authorized_form(header, KEYS) is form
+    assert is_authorized(header, KEYS) is (form is not None)
+
+
+def test_only_the_configured_forms_are_accepted() -> None:
+    only_bearer = {AuthForm.BEARER}
+    assert is_authorized("Bearer key-1", KEYS, only_bearer)
+    assert not is_authorized(basic("x", "key-1"), KEYS, only_bearer)
+    assert not is_authorized(basic("key-1", "x"), KEYS, {AuthForm.BASIC_PASSWORD})
+    assert not is_authorized("Bearer key-1", KEYS, {AuthForm.BASIC_USERNAME})
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Basic \u00e9",  # a non-ASCII character where base64 belongs
+        "Bearer \udcff",  # a byte aiohttp could not decode, kept as a surrogate
+        "Basic \udcff\udcfe",
+        "Bearer " + "k" * 5000,
+        "Basic " + base64.b64encode(b"\xff\xfe:\xff").decode(),  # not UTF-8 inside
+        "Basic ====",
+        "Bearer",
+        " ",
+    ],
+)
+def test_a_hostile_authorization_header_is_refused_without_an_error(header: str) -> None:
+    assert authorized_form(header, KEYS) is None
 
 
 def test_empower_shipment_event_from_the_introduction() -> None:

@@ -15,9 +15,9 @@ from connector.settings import (
 
 REQUIRED = {
     "CONNECTOR_RXSCALE__API_KEY": "rk",
-    "CONNECTOR_RXSCALE__WEBHOOK_SECRETS": "s1",
+    "CONNECTOR_RXSCALE__WEBHOOK_SECRETS": "whsec_first_0123456789",
     "CONNECTOR_EMPOWER__API_KEY": "ek",
-    "CONNECTOR_EMPOWER__WEBHOOK_KEYS": "k1",
+    "CONNECTOR_EMPOWER__WEBHOOK_KEYS": "empower-key-0123456789",
 }
 
 
@@ -45,11 +45,16 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.rxscale.pharmacy_uid is None
 
 
-@pytest.mark.parametrize("value", ["a,b , c", '["a", "b", "c"]'])
+LONG_A, LONG_B, LONG_C = ("whsec_" + letter * 16 for letter in "abc")
+
+
+@pytest.mark.parametrize(
+    "value", [f"{LONG_A},{LONG_B} , {LONG_C}", f'["{LONG_A}", "{LONG_B}", "{LONG_C}"]']
+)
 def test_lists_as_json_or_comma_separated(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     set_env(monkeypatch, {**REQUIRED, "CONNECTOR_RXSCALE__WEBHOOK_SECRETS": value})
     secrets = [s.get_secret_value() for s in load(Settings).rxscale.webhook_secrets]
-    assert secrets == ["a", "b", "c"]
+    assert secrets == [LONG_A, LONG_B, LONG_C]
 
 
 def test_every_documented_name_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -113,8 +118,9 @@ def test_toml_file_and_environment_priority(
 ) -> None:
     config = tmp_path / "connector.toml"
     config.write_text(
-        '[rxscale]\napi_key = "from-file"\nwebhook_secrets = ["f1", "f2"]\n'
-        '[empower]\napi_key = "from-file"\nwebhook_keys = ["k"]\n'
+        '[rxscale]\napi_key = "from-file"\n'
+        'webhook_secrets = ["whsec_file_one_0123", "whsec_file_two_0123"]\n'
+        '[empower]\napi_key = "from-file"\nwebhook_keys = ["empower-file-key-0123"]\n'
         "[worker]\nconcurrency = 2\n"
     )
     set_env(
@@ -146,8 +152,8 @@ def test_isolated_settings_ignore_the_environment(monkeypatch: pytest.MonkeyPatc
     set_env(monkeypatch, {**REQUIRED, "CONNECTOR_WORKER__CONCURRENCY": "77"})
     settings = isolated(
         Settings,
-        rxscale={"api_key": "a", "webhook_secrets": ["s"]},
-        empower={"api_key": "b", "webhook_keys": ["k"]},
+        rxscale={"api_key": "a", "webhook_secrets": ["whsec_isolated_0123"]},
+        empower={"api_key": "b", "webhook_keys": ["empower-isolated-0123"]},
     )
     assert settings.worker.concurrency == 4
     assert settings.rxscale.api_key.get_secret_value() == "a"
@@ -165,11 +171,22 @@ def test_secrets_do_not_show_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "canary" not in text
 
 
-def test_the_example_configuration_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_example_configuration_loads_once_its_placeholders_are_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     example = Path(__file__).resolve().parents[2] / "config" / "connector.example.toml"
     set_env(monkeypatch, {CONFIG_FILE_VARIABLE: str(example)})
+    with pytest.raises(ConfigurationError) as refused:
+        load(Settings)
+    assert set(refused.value.problems) == {
+        "CONNECTOR_RXSCALE__API_KEY: is the example placeholder, not a real secret",
+        "CONNECTOR_RXSCALE__WEBHOOK_SECRETS: is the example placeholder, not a real secret",
+        "CONNECTOR_EMPOWER__API_KEY: is the example placeholder, not a real secret",
+        "CONNECTOR_EMPOWER__WEBHOOK_KEYS: is the example placeholder, not a real secret",
+    }
+    set_env(monkeypatch, REQUIRED)  # the environment wins over the file
     settings = load(Settings)
-    assert len(settings.rxscale.webhook_secrets) == 3
+    assert len(settings.rxscale.webhook_secrets) == 1
     assert settings.worker.lease_seconds == 60
     assert settings.mapping.products["sku-sema"] == "EMP-SEMA-025"
     assert settings.mapping.prescribers == {"doc-1001": "1234567893"}
@@ -230,8 +247,12 @@ def test_secrets_from_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     credentials = tmp_path / "credentials"
     credentials.mkdir()
     (credentials / "rxscale.api_key").write_text("from-a-credential\n")
-    (credentials / "rxscale.webhook_secrets").write_text("whsec_one\nwhsec_two\n")
-    (credentials / "CONNECTOR_EMPOWER__WEBHOOK_KEYS").write_text("k1,k2")
+    (credentials / "rxscale.webhook_secrets").write_text(
+        "whsec_one_0123456789\nwhsec_two_0123456789\n"
+    )
+    (credentials / "CONNECTOR_EMPOWER__WEBHOOK_KEYS").write_text(
+        "empower-key-one-0123,empower-key-two-0123"
+    )
     (credentials / "not a setting!").write_text("ignored")
     mounted = tmp_path / "mounted"
     mounted.mkdir()
@@ -246,8 +267,14 @@ def test_secrets_from_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     )
     s = load(Settings)
     assert s.rxscale.api_key.get_secret_value() == "from-a-credential"
-    assert [x.get_secret_value() for x in s.rxscale.webhook_secrets] == ["whsec_one", "whsec_two"]
-    assert [x.get_secret_value() for x in s.empower.webhook_keys] == ["k1", "k2"]
+    assert [x.get_secret_value() for x in s.rxscale.webhook_secrets] == [
+        "whsec_one_0123456789",
+        "whsec_two_0123456789",
+    ]
+    assert [x.get_secret_value() for x in s.empower.webhook_keys] == [
+        "empower-key-one-0123",
+        "empower-key-two-0123",
+    ]
     assert s.empower.api_key.get_secret_value() == "from-a-mounted-secret"
     assert s.rxscale.pharmacy_uid == "ph-1"
 
@@ -258,3 +285,47 @@ def test_the_environment_wins_over_secret_files(
     (tmp_path / "rxscale.api_key").write_text("from-file")
     set_env(monkeypatch, {**REQUIRED, "CONNECTOR_SECRETS_DIR": str(tmp_path)})
     assert load(Settings).rxscale.api_key.get_secret_value() == "rk"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("CONNECTOR_EMPOWER__WEBHOOK_KEYS", "short-key", "is shorter than 16 characters"),
+        ("CONNECTOR_RXSCALE__WEBHOOK_SECRETS", "whsec_short", "is shorter than 16 characters"),
+        ("CONNECTOR_EMPOWER__WEBHOOK_KEYS", "Replace-Me-with-a-long-key", "example placeholder"),
+        ("CONNECTOR_RXSCALE__API_KEY", "CHANGE-ME", "example placeholder"),
+        ("CONNECTOR_EMPOWER__API_KEY", "   ", "is empty"),
+    ],
+)
+def test_weak_or_placeholder_secrets_refuse_to_start(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, problem: str
+) -> None:
+    set_env(monkeypatch, {**REQUIRED, variable: value})
+    with pytest.raises(ConfigurationError) as refused:
+        load(Settings)
+    [line] = refused.value.problems
+    assert line.startswith(f"{variable}: ")
+    assert problem in line
+    assert value.strip() == "" or value not in str(refused.value)
+
+
+def test_network_settings_read_cidr_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(
+        monkeypatch,
+        {
+            **REQUIRED,
+            "CONNECTOR_EMPOWER__WEBHOOK_ALLOWED_SOURCES": "203.0.113.0/24, 2001:db8::/32",
+            "CONNECTOR_HTTP__TRUSTED_PROXIES": "10.0.0.0/8",
+            "CONNECTOR_EMPOWER__WEBHOOK_AUTH_FORMS": "bearer,basic_username",
+        },
+    )
+    settings = load(Settings)
+    assert [str(n) for n in settings.empower.webhook_allowed_sources] == [
+        "203.0.113.0/24",
+        "2001:db8::/32",
+    ]
+    assert [str(n) for n in settings.http.trusted_proxies] == ["10.0.0.0/8"]
+    assert [f.value for f in settings.empower.webhook_auth_forms] == ["bearer", "basic_username"]
+    set_env(monkeypatch, {"CONNECTOR_EMPOWER__WEBHOOK_ALLOWED_SOURCES": "203.0.113.7/24"})
+    with pytest.raises(ConfigurationError):
+        load(Settings)  # host bits set: almost certainly a typo for a single address or /24
