@@ -21,6 +21,7 @@ import structlog
 
 from connector import __version__
 from connector.domain.clock import Clock, SystemClock
+from connector.domain.errors import unexpected
 from connector.metrics import Metrics
 from connector.settings import Settings
 from connector.store.database import Database
@@ -262,8 +263,8 @@ class Daemon:
             error = None if stop.is_set() else _first_error(self._supervisor)
             if error is not None:
                 name = next((n for n, t in self._tasks.items() if _failed(t)), "a task")
-                log.error("background_task_died", task=name, error=repr(error))
-                raise StartupError(f"{name} stopped unexpectedly: {error!r}")
+                log.error("background_task_died", task=name, error=unexpected(error))
+                raise StartupError(f"{name} stopped unexpectedly: {unexpected(error)}")
             await stopper  # nothing runs in the background (a web-only SQLite replica)
         finally:
             stopper.cancel()

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from collections.abc import Mapping, MutableMapping
 from typing import Any, Literal, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
+
+from connector.throttle import LogBudget
 
 LogFormat = Literal["auto", "json", "console"]
 
@@ -76,6 +79,65 @@ def _rename_event_to_message_free(
     return event_dict
 
 
+WITHHELD = "[withheld]"
+
+
+def _render_exception_safely(
+    _logger: WrappedLogger, _method: str, event_dict: EventDict
+) -> EventDict:
+    """An exception as its types and frames only: never the locals of a frame (they hold
+    request bodies) and never its message (a library may quote its input in it). What is
+    safe to say about an error is logged as a field by the code that caught it."""
+    exc_info = event_dict.pop("exc_info", None)
+    if not exc_info:
+        return event_dict
+    if exc_info is True:
+        exc_info = sys.exc_info()
+    elif isinstance(exc_info, BaseException):
+        exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+    if not isinstance(exc_info, tuple) or exc_info[1] is None:
+        return event_dict
+    event_dict["exception"] = describe_exception(exc_info[1])
+    return event_dict
+
+
+def describe_exception(error: BaseException) -> list[dict[str, Any]]:
+    """Each exception of the chain, outermost last: type, message withheld, frames."""
+    chain: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen and len(chain) < 8:
+        seen.add(id(current))
+        frames = [
+            {"filename": frame.filename, "lineno": frame.lineno, "name": frame.name}
+            for frame in traceback.extract_tb(current.__traceback__, limit=50)
+        ]
+        chain.append(
+            {
+                "exc_type": type(current).__qualname__,
+                "exc_module": type(current).__module__,
+                "exc_value": WITHHELD,
+                "frames": frames,
+            }
+        )
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    chain.reverse()
+    return chain
+
+
+def _console_exception(sio: TextIO, exc_info: Any) -> None:
+    """The console's traceback: the same facts as the JSON one, plainly."""
+    error = exc_info[1] if isinstance(exc_info, tuple) else None
+    if error is None:
+        return
+    for link in describe_exception(error):
+        sio.write(f"\n{link['exc_module']}.{link['exc_type']}: {WITHHELD}")
+        for frame in link["frames"]:
+            sio.write(f"\n  {frame['filename']}:{frame['lineno']} in {frame['name']}")
+
+
 def shared_processors() -> list[Processor]:
     return [
         structlog.contextvars.merge_contextvars,
@@ -104,9 +166,13 @@ def configure_logging(
         structlog.stdlib.ProcessorFormatter.remove_processors_meta,
     ]
     if as_json:
-        final += [structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer()]
+        final += [_render_exception_safely, structlog.processors.JSONRenderer()]
     else:
-        final.append(structlog.dev.ConsoleRenderer(colors=_is_terminal(stream)))
+        final.append(
+            structlog.dev.ConsoleRenderer(
+                colors=_is_terminal(stream), exception_formatter=_console_exception
+            )
+        )
     formatter = structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=final)
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
@@ -119,6 +185,32 @@ def configure_logging(
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # One line per database call at debug level says nothing an operator could use.
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    server = logging.getLogger("aiohttp.server")
+    server.filters = [f for f in server.filters if not isinstance(f, StrangerCausedLines)]
+    server.addFilter(StrangerCausedLines())
+
+
+class StrangerCausedLines(logging.Filter):
+    """aiohttp's server logs a malformed request or a client that hangs up mid-body as an
+    error with a traceback. Anyone on the internet can cause those: they become warnings
+    naming the exception type, without the traceback, within a budget of lines."""
+
+    def __init__(self, budget: LogBudget | None = None) -> None:
+        super().__init__()
+        self.budget = budget or LogBudget()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        error = record.exc_info[1] if record.exc_info else None
+        kind = type(error).__name__ if error is not None else "none"
+        held_back = self.budget.admit(f"{record.name}:{kind}")
+        if held_back is None:
+            return False
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        record.msg = f"{record.msg} ({kind}; {held_back} like it held back)"
+        return True
 
 
 def _is_terminal(stream: TextIO) -> bool:

@@ -98,3 +98,17 @@ class RetryLater(Exception):
 class MalformedDelivery(ValueError):
     """A webhook body that is not what the partner's contract says. The message names the
     problem and never echoes the body, which may carry patient data."""
+
+
+def unexpected(error: BaseException) -> str:
+    """An error nobody planned for, told by its type and where it was raised, never by its
+    message: a library's message may quote the data it choked on, and this text is stored
+    with the job and logged."""
+    frame = error.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    if frame is None:
+        return f"{type(error).__name__} (message withheld)"
+    code = frame.tb_frame.f_code
+    where = "/".join(code.co_filename.rsplit("/", 2)[-2:])
+    return f"{type(error).__name__} in {code.co_name} ({where}:{frame.tb_lineno}; message withheld)"

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from connector.web.context import CONTEXT, WebContext
 from connector.web.empower_webhook import receive_empower_webhook
+from connector.web.failsafe import answer_failures_plainly
 from connector.web.health import healthz, metrics, readyz
 from connector.web.rxscale_webhook import receive_rxscale_webhook
 
@@ -43,7 +44,9 @@ class ConnectionLimits:
 def build_web_app(context: WebContext, *, with_metrics: bool = True) -> web.Application:
     # aiohttp enforces the size limit while reading; a little headroom lets our own check
     # answer 413 with a clear message.
-    app = web.Application(client_max_size=context.max_body_bytes + 1)
+    app = web.Application(
+        client_max_size=context.max_body_bytes + 1, middlewares=[answer_failures_plainly]
+    )
     app[CONTEXT] = context
     app.router.add_post("/webhooks/rxscale", receive_rxscale_webhook)
     app.router.add_post("/webhooks/empower", receive_empower_webhook)
@@ -55,7 +58,7 @@ def build_web_app(context: WebContext, *, with_metrics: bool = True) -> web.Appl
 
 
 def build_metrics_app(context: WebContext) -> web.Application:
-    app = web.Application(client_max_size=1024)
+    app = web.Application(client_max_size=1024, middlewares=[answer_failures_plainly])
     app[CONTEXT] = context
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)

@@ -10,7 +10,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.domain.clock import Clock
-from connector.domain.errors import PartnerError
+from connector.domain.errors import PartnerError, RetryLater, unexpected
 from connector.domain.jobs import Job, JobState
 from connector.domain.outcome import NOTHING, Outcome
 from connector.domain.retry import Bury, Fail, Retry, RetryPolicy, Uniform, classify, decide
@@ -43,10 +43,13 @@ async def record_outcome(
 
 
 def describe(error: BaseException) -> str:
+    """What is stored with the job and logged: our own errors say what they mean (a partner's
+    text is scrubbed where patient data was sent); anything else only its type and place."""
     if isinstance(error, PartnerError):
         return error.describe()
-    text = str(error)
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+    if isinstance(error, RetryLater):
+        return f"RetryLater: {error}"
+    return unexpected(error)
 
 
 class Failures:
