@@ -38,6 +38,25 @@ class PlacementPlan:
     shipping_method: str
     shipping_address: PostalAddress | None = field(repr=False)
 
+    def sent_values(self) -> frozenset[str]:
+        """Every patient value this plan sends to Empower, exactly as sent (a first name
+        split from the display name included): what Empower may quote back at us."""
+        patient = self.patient
+        values = {
+            patient.first_name,
+            patient.last_name,
+            f"{patient.first_name} {patient.last_name}",
+            patient.date_of_birth,
+            patient.email,
+        }
+        for address in (patient.address, self.shipping_address):
+            if address is not None:
+                values |= {address.line1, address.line2, address.city, address.zip}
+        for prescription in self.prescriptions:
+            if prescription.document is not None:
+                values.add(prescription.document.filename)
+        return frozenset(v for v in values if len(v.strip()) >= 2)
+
     def order_request(
         self, external_order_id: str, patient_token: str, prescription_tokens: tuple[str, ...]
     ) -> OrderRequest:

@@ -20,7 +20,6 @@ class ShipmentNews:
     request_id: str
     status: str
     tracking: Tracking | None
-    message: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +27,9 @@ class OrderNews:
     request_id: str
     succeeded: bool
     status: str | None
+    # Empower's error code, when it sent one shaped like a code. Its free text is never
+    # kept: it may quote the patient, and there is nothing at hand to scrub it with.
     code: str | None = None
-    message: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,10 +188,10 @@ PLACED_AND_OPEN = frozenset({OrderState.PLACED, OrderState.IN_PROGRESS})
 def plan_order_news(state: OrderState, news: OrderNews) -> OrderPlan:
     if not news.succeeded or news.status == EmpowerOrderStatus.REJECTED:
         if state in PLACED_AND_OPEN:
-            reason = news.message or "rejected by Empower"
+            reason = "rejected by Empower"
             if news.code:
                 reason = f"{reason} (code {news.code})"
-            return RejectOrder(reason)
+            return RejectOrder(f"{reason}; Empower's portal has the details")
         if state is OrderState.CANCELLED:
             return NoteOnly("rejection_after_cancellation")
         return NoteOnly("rejection_for_inactive_order", alert=True)
@@ -199,7 +199,7 @@ def plan_order_news(state: OrderState, news: OrderNews) -> OrderPlan:
         if state is OrderState.CANCELLED:
             return NoteOnly("cancellation_confirmed")
         if state in PLACED_AND_OPEN:
-            return RejectOrder(f"cancelled by Empower: {news.message or 'no reason given'}")
+            return RejectOrder("cancelled by Empower; Empower's portal has the reason")
         return NoteOnly("cancellation_for_inactive_order", alert=True)
     if news.status == EmpowerOrderStatus.ON_HOLD:
         # Empower needs clarification; the order stays placed, a person should look.
@@ -217,12 +217,10 @@ def news_from_empower_order(order: EmpowerOrder) -> ShipmentNews | OrderNews:
             request_id=order.request_id,
             status=latest.status.upper(),
             tracking=latest.tracking,
-            message="found by reconciliation",
         )
     rejected = order.status == EmpowerOrderStatus.REJECTED
     return OrderNews(
         request_id=order.request_id,
         succeeded=not rejected,
         status=order.status,
-        message=f"Empower reports the order as {order.status}" if rejected else "",
     )

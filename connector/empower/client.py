@@ -141,8 +141,25 @@ class EmpowerClient:
             return EmpowerReply(data=envelope.data, request_id=request_id)
         if 200 <= reply.status < 300:
             raise unreadable(EMPOWER, operation, "the response is not Empower's envelope")
-        message = envelope.error_message() if envelope else f"HTTP {reply.status}"
-        raise error_for_reply(EMPOWER, operation, reply, message, request_id=request_id)
+        raise error_for_reply(
+            EMPOWER,
+            operation,
+            reply,
+            _error_text(operation, reply.status, envelope),
+            request_id=request_id,
+        )
+
+
+# Where patient data is sent, the placement handler scrubs Empower's answer with the values
+# it sent. Everywhere else there is nothing to scrub with, so only codes are kept.
+SCRUBBED_BY_CALLER = frozenset({"create_patient", "create_prescription", "create_order"})
+
+
+def _error_text(operation: str, status: int, envelope: EnvelopeModel | None) -> str:
+    if envelope is not None and operation in SCRUBBED_BY_CALLER:
+        return envelope.error_message()
+    code = envelope.error_code() if envelope is not None else None
+    return f"HTTP {status}" + (f" ({code})" if code else "")
 
 
 def _read(operation: str, data: Any, model: type[M]) -> M:

@@ -7,7 +7,9 @@ input, and patient fields stay out of `repr`: both can end up in logs.
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
@@ -134,6 +136,14 @@ class NewOrderModel(WireModel):
 # --- responses ----------------------------------------------------------------------------
 
 
+CODE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+def is_code(text: str) -> bool:
+    """A short token: an error type or code, not a sentence that could quote patient data."""
+    return CODE.fullmatch(text) is not None
+
+
 class MetaModel(WireModel):
     request_id: str | None = None
     timestamp: int | str | None = None
@@ -150,6 +160,11 @@ class EnvelopeModel(WireModel):
         if isinstance(self.error, dict):
             return str(self.error.get("message") or self.error.get("type") or self.error)
         return self.error or "no error message"
+
+    def error_code(self) -> str | None:
+        """Empower's machine-readable error type, when it looks like one (never free text)."""
+        kind = self.error.get("type") if isinstance(self.error, dict) else None
+        return kind if isinstance(kind, str) and is_code(kind) else None
 
 
 class CreatedPatientModel(WireModel):
@@ -176,11 +191,7 @@ class ShipmentModel(WireModel):
     tracking_url: str | None = None
 
     def to_domain(self) -> Shipment:
-        tracking = (
-            Tracking(self.tracking_number, self.carrier, self.tracking_url)
-            if self.tracking_number
-            else None
-        )
+        tracking = tracking_of(self.tracking_number, self.carrier, self.tracking_url)
         return Shipment(status=self.status, tracking=tracking)
 
 
@@ -230,21 +241,39 @@ class RequestEventModel(WireModel):
 
 class ShipmentDetailsModel(WireModel):
     status: str = Field(min_length=1)
-    message: str = ""
+    # Free text (read, never kept: it may quote the patient).
+    message: str = Field(default="", repr=False)
     tracking_number: str | None = None
     carrier: str | None = None
     tracking_url: str | None = None
 
     def tracking(self) -> Tracking | None:
-        if not self.tracking_number:
-            return None
-        return Tracking(self.tracking_number, self.carrier, self.tracking_url)
+        return tracking_of(self.tracking_number, self.carrier, self.tracking_url)
+
+
+def tracking_of(number: str | None, carrier: str | None, url: str | None) -> Tracking | None:
+    """Tracking as relayed to RxScale: a carrier only if it is a code, a URL only if safe."""
+    if not number:
+        return None
+    return Tracking(
+        number, carrier if carrier and is_code(carrier) else None, safe_tracking_url(url)
+    )
+
+
+def safe_tracking_url(url: str | None) -> str | None:
+    """A tracking URL is relayed to RxScale and shown to patients: only https, to a host."""
+    if not url or len(url) > 2048:
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        return None
+    return url.strip()
 
 
 class OrderDetailsModel(WireModel):
     status: str | None = None
     code: str | None = None
-    message: str = ""
+    message: str = Field(default="", repr=False)  # free text: read, never kept
 
 
 class NotifyRxDetailsModel(WireModel):

@@ -21,6 +21,7 @@ from connector.empower.models import (
     OrderDetailsModel,
     RequestEventModel,
     ShipmentDetailsModel,
+    is_code,
 )
 from connector.partner.wire import load_json_object, validate_delivery
 
@@ -119,7 +120,6 @@ def parse_event(body: bytes) -> EmpowerNews | UnknownNews:
             request_id=event.request_id,
             status=shipment.status.upper(),
             tracking=shipment.tracking(),
-            message=shipment.message,
         )
     if callback_type == CallbackType.ORDER:
         event = validate_delivery(RequestEventModel, document)
@@ -128,7 +128,6 @@ def parse_event(body: bytes) -> EmpowerNews | UnknownNews:
             request_id=event.request_id,
             succeeded=event.status.lower() != "error",
             status=order.status.upper() if order.status else None,
-            code=order.code,
-            message=order.message,
+            code=order.code if order.code and is_code(order.code) else None,
         )
     return UnknownNews(callback_type[:64])

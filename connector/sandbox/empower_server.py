@@ -117,7 +117,7 @@ class EmpowerSandbox(EmpowerPharmacy):
             # Like many real APIs, Empower's message names the patient it refuses.
             raise Refused(
                 422,
-                f"incomplete patient record for {patient['first_name']} {patient['last_name']}: "
+                f"incomplete patient record for {patient['last_name']}, {patient['first_name']}: "
                 "an address is required",
             )
         external_id = patient["external_id"]

@@ -21,7 +21,6 @@ def news_to_payload(news: EmpowerNews) -> JsonObject:
                 "tracking_number": news.tracking.tracking_number if news.tracking else None,
                 "carrier": news.tracking.carrier if news.tracking else None,
                 "tracking_url": news.tracking.tracking_url if news.tracking else None,
-                "message": news.message,
             }
         case OrderNews():
             return {
@@ -30,7 +29,6 @@ def news_to_payload(news: EmpowerNews) -> JsonObject:
                 "succeeded": news.succeeded,
                 "status": news.status,
                 "code": news.code,
-                "message": news.message,
             }
         case PrescriptionNews():
             return {
@@ -59,7 +57,6 @@ def news_from_payload(payload: JsonObject) -> EmpowerNews:
             request_id=str(payload["request_id"]),
             status=str(payload["status"]),
             tracking=tracking,
-            message=str(payload.get("message") or ""),
         )
     if kind == "order":
         return OrderNews(
@@ -67,7 +64,6 @@ def news_from_payload(payload: JsonObject) -> EmpowerNews:
             succeeded=bool(payload["succeeded"]),
             status=_opt_str(payload.get("status")),
             code=_opt_str(payload.get("code")),
-            message=str(payload.get("message") or ""),
         )
     if kind == "prescription":
         return PrescriptionNews(

@@ -40,7 +40,10 @@ class CancelOrder(OrderHandler):
         result = await cancel_at_empower(self.deps.empower, order_id, read_first=job.attempts > 1)
         if isinstance(result, Elsewhere):
             refusal = result.refusal
-            return _refused(record, refusal.message, refusal.request_id, found=result.found)
+            reason = f"Empower refused to cancel: {refusal.message}"
+            if result.found:
+                reason = f"{reason}; the order is {result.found.lower()} there"
+            return _refused(record, reason, refusal.request_id, found=result.found)
         log.info("empower_order_cancelled", empower_order_id=order_id)
         status = EmpowerOrderStatus.CANCELLED.value
         return advance(

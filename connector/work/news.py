@@ -155,7 +155,7 @@ class EmpowerNewsApplier:
                 )
             case RecordStatus(status=status, alert=alert):
                 if alert:
-                    log.warning("empower_order_status", empower_status=status, message=news.message)
+                    log.warning("empower_order_status", empower_status=status, code=news.code)
                 return Outcome(
                     order_uid=record.rxscale_uid, update=OrderUpdate(empower_status=status)
                 )

@@ -40,7 +40,8 @@ class PlaceOrder(OrderHandler):
             return await self._place(record, plan)
         except PartnerError as exc:
             # Empower's messages may quote what we sent; strip this order's patient values.
-            raise exc.with_message(scrub(exc.message, order.sensitive_values())) from exc
+            sensitive = order.sensitive_values() | plan.sent_values()
+            raise exc.with_message(scrub(exc.message, sensitive)) from exc
 
     async def _cancelled_before_placing(self, record: OrderRecord) -> Outcome:
         """RxScale cancelled the order. An earlier attempt may still have placed it: then

@@ -26,7 +26,7 @@ TRACKING = Tracking(
 
 def shipped(record: OrderRecord, status: str = "SHIPPED") -> ShipmentNews:
     assert record.empower_request_id is not None
-    return ShipmentNews(record.empower_request_id, status, TRACKING, "on its way")
+    return ShipmentNews(record.empower_request_id, status, TRACKING)
 
 
 async def run(bench: Bench, uid: str | None, news: ShipmentNews | OrderNews) -> object:
@@ -128,7 +128,7 @@ async def test_a_shipment_after_a_refused_cancellation_is_kept(bench: Bench) -> 
 async def test_a_rejection_puts_the_order_on_hold_with_the_reason(bench: Bench) -> None:
     record = await bench.order(OrderState.IN_PROGRESS)
     assert record.empower_request_id is not None
-    news = OrderNews(record.empower_request_id, False, "REJECTED", "R3", "out of stock")
+    news = OrderNews(record.empower_request_id, False, "REJECTED", "R3")
     outcome = await ApplyEmpowerNews(bench.deps).run(
         bench.job(NEWS, record.rxscale_uid, news_to_payload(news))
     )

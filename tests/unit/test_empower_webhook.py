@@ -10,6 +10,7 @@ import pytest
 from connector.domain.errors import MalformedDelivery
 from connector.domain.news import OrderNews, PrescriptionNews, ShipmentNews, UnknownNews
 from connector.empower.webhook import AuthForm, authorized_form, is_authorized, parse_event
+from connector.store.news_codec import news_to_payload
 
 
 def basic(user: str, password: str) -> str:
@@ -113,9 +114,7 @@ def test_empower_order_error_event() -> None:
         "details": {"code": "R2", "message": "bad address"},
     }
     news = parse_event(json.dumps(event).encode())
-    assert news == OrderNews(
-        "fill_request_1", succeeded=False, status=None, code="R2", message="bad address"
-    )
+    assert news == OrderNews("fill_request_1", succeeded=False, status=None, code="R2")
 
 
 def test_unknown_callback_type_is_recognised_not_rejected() -> None:
@@ -135,3 +134,64 @@ def test_unknown_callback_type_is_recognised_not_rejected() -> None:
 def test_empower_events_missing_identity_are_malformed(body: bytes) -> None:
     with pytest.raises(MalformedDelivery):
         parse_event(body)
+
+
+CANARY = "Quirinus Zwetschke"
+
+
+def test_free_text_of_order_news_is_never_kept() -> None:
+    event = {
+        "request_id": "fill_request_7",
+        "callback_type": "ORDER",
+        "status": "error",
+        "details": {"code": "ADDR_MISSING", "message": f"no address for {CANARY}"},
+    }
+    news = parse_event(json.dumps(event).encode())
+    assert isinstance(news, OrderNews)
+    assert news.code == "ADDR_MISSING"
+    assert CANARY not in repr(news)
+    assert CANARY not in json.dumps(news_to_payload(news))
+
+
+def test_a_code_that_is_really_a_sentence_is_dropped() -> None:
+    event = {
+        "request_id": "fill_request_7",
+        "callback_type": "ORDER",
+        "status": "error",
+        "details": {"code": f"patient {CANARY} unknown"},
+    }
+    news = parse_event(json.dumps(event).encode())
+    assert isinstance(news, OrderNews)
+    assert news.code is None
+
+
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("https://tools.usps.com/go/TrackConfirmAction?tLabels=1Z", True),
+        ("javascript:alert(document.cookie)", False),
+        ("http://tracking.example.com/1Z", False),
+        ("https:///no-host", False),
+        ("data:text/html,<script>", False),
+        ("https://example.com/" + "a" * 3000, False),
+    ],
+)
+def test_only_https_tracking_urls_are_kept(url: str, kept: bool) -> None:
+    event = {
+        "request_id": "fill_request_8",
+        "callback_type": "SHIPMENT",
+        "status": "success",
+        "details": {
+            "status": "SHIPPED",
+            "tracking_number": "1Z999",
+            "carrier": "ups",
+            "tracking_url": url,
+            "message": f"shipped to {CANARY}",
+        },
+    }
+    news = parse_event(json.dumps(event).encode())
+    assert isinstance(news, ShipmentNews)
+    assert news.tracking is not None
+    assert (news.tracking.tracking_url == url) is kept
+    assert news.tracking.carrier == "ups"
+    assert CANARY not in repr(news)

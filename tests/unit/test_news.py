@@ -81,11 +81,11 @@ def test_shipment_problems_and_missing_tracking_alert() -> None:
     )
 
 
-def test_order_error_rejects_a_placed_order_with_code_and_message() -> None:
-    news = OrderNews(
-        "fill_request_1", succeeded=False, status="REJECTED", code="R3", message="out of stock"
+def test_order_error_rejects_a_placed_order_with_its_code_only() -> None:
+    news = OrderNews("fill_request_1", succeeded=False, status="REJECTED", code="R3")
+    assert plan_order_news(OrderState.PLACED, news) == RejectOrder(
+        "rejected by Empower (code R3); Empower's portal has the details"
     )
-    assert plan_order_news(OrderState.PLACED, news) == RejectOrder("out of stock (code R3)")
     assert plan_order_news(OrderState.DELIVERED, news) == NoteOnly(
         "rejection_for_inactive_order", alert=True
     )
@@ -128,19 +128,22 @@ def test_a_delivery_without_any_tracking_is_for_a_person() -> None:
 @pytest.mark.parametrize(
     ("state", "plan"),
     [
-        (OrderState.PLACED, RejectOrder("cancelled by Empower: pharmacist decision")),
-        (OrderState.IN_PROGRESS, RejectOrder("cancelled by Empower: pharmacist decision")),
+        (OrderState.PLACED, RejectOrder("cancelled by Empower; Empower's portal has the reason")),
+        (
+            OrderState.IN_PROGRESS,
+            RejectOrder("cancelled by Empower; Empower's portal has the reason"),
+        ),
         (OrderState.CANCELLED, NoteOnly("cancellation_confirmed")),
         (OrderState.DELIVERED, NoteOnly("cancellation_for_inactive_order", alert=True)),
     ],
 )
 def test_an_order_cancelled_by_empower(state: OrderState, plan: object) -> None:
-    news = OrderNews("r", succeeded=True, status="CANCELLED", message="pharmacist decision")
+    news = OrderNews("r", succeeded=True, status="CANCELLED")
     assert plan_order_news(state, news) == plan
 
 
 def test_empower_on_hold_is_recorded_with_an_alert() -> None:
-    news = OrderNews("r", succeeded=True, status="ON_HOLD", message="clarification needed")
+    news = OrderNews("r", succeeded=True, status="ON_HOLD")
     assert plan_order_news(OrderState.IN_PROGRESS, news) == RecordStatus("ON_HOLD", alert=True)
 
 
@@ -153,12 +156,10 @@ def test_empower_order_view_becomes_news() -> None:
     shipped = EmpowerOrder(
         "ord_1", "fill_1", "po-1", "DELIVERED", (Shipment("delivered", TRACKING),)
     )
-    assert news_from_empower_order(shipped) == ShipmentNews(
-        "fill_1", "DELIVERED", TRACKING, "found by reconciliation"
-    )
+    assert news_from_empower_order(shipped) == ShipmentNews("fill_1", "DELIVERED", TRACKING)
     rejected = EmpowerOrder("ord_1", "fill_1", "po-1", "REJECTED")
     news = news_from_empower_order(rejected)
     assert isinstance(news, OrderNews)
     assert not news.succeeded
     working = news_from_empower_order(EmpowerOrder("ord_1", "fill_1", "po-1", "PROCESSING"))
-    assert working == OrderNews("fill_1", succeeded=True, status="PROCESSING", message="")
+    assert working == OrderNews("fill_1", succeeded=True, status="PROCESSING")

@@ -20,7 +20,7 @@ def shipped(tracking: Tracking | None = TRACKING) -> ShipmentNews:
     [
         shipped(),
         shipped(tracking=None),
-        OrderNews("fill_request_2", succeeded=False, status=None, code="R1", message="dup"),
+        OrderNews("fill_request_2", succeeded=False, status=None, code="R1"),
         PrescriptionNews("rx_1", "pt_1"),
         PrescriptionNews("rx_1", None),
     ],
