@@ -86,6 +86,7 @@ class Daemon:
             stale_after_seconds=settings.reconcile.stale_after_seconds,
             unmatched_after_seconds=settings.worker.unmatched_after_seconds,
             retention_days=settings.retention.days,
+            confirm_shipments=settings.empower.confirm_shipments,
         )
         self.worker = Worker(
             self.database,

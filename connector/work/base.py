@@ -36,6 +36,8 @@ class Dependencies:
     unmatched_after_seconds: float = 3600.0
     # Done jobs, dedupe rows and the history of orders at rest are kept this long.
     retention_days: float = 90.0
+    # A shipment heard by webhook is relayed only once Empower's API shows it.
+    confirm_shipments: bool = True
 
 
 class JobHandler(Protocol):

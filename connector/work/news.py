@@ -10,6 +10,7 @@ import dataclasses
 from typing import Any, assert_never
 
 from connector.domain.accept import AT_OR_BEYOND_IN_PROGRESS
+from connector.domain.empower import Tracking
 from connector.domain.errors import RetryLater
 from connector.domain.jobs import Job
 from connector.domain.lifecycle import OrderEvent, RxScaleStatus
@@ -41,6 +42,10 @@ from connector.work.converge import (
     reach_rxscale_status,
 )
 
+# How long a shipment Empower's API does not show is looked for again before it is
+# recorded as unconfirmed (and alerted). Reconciliation still finds a real one later.
+CONFIRM_PATIENCE_SECONDS = 600.0
+
 
 class EmpowerNewsApplier:
     """What Empower's news about an order means for it, carried out at RxScale."""
@@ -49,19 +54,38 @@ class EmpowerNewsApplier:
         self.deps = deps
 
     async def apply(
-        self, record: OrderRecord, news: ShipmentNews | OrderNews, *, again: bool = False
+        self,
+        record: OrderRecord,
+        news: ShipmentNews | OrderNews,
+        *,
+        again: bool = False,
+        from_empower_api: bool = False,
+        waited_seconds: float = 0.0,
     ) -> Outcome:
-        """`again`: the job runs again, so a write it makes may have happened already."""
-        outcome = (
-            await self._shipment(record, news, again)
-            if isinstance(news, ShipmentNews)
-            else self._order_news(record, news)
-        )
+        """`again`: the job runs again, so a write it makes may have happened already.
+        `from_empower_api`: the news was read from Empower's API, not heard by webhook, so
+        it needs no confirmation. `waited_seconds`: since the news arrived."""
+        if isinstance(news, ShipmentNews):
+            confirm = self.deps.confirm_shipments and not from_empower_api
+            outcome = await self._shipment(record, news, again, confirm, waited_seconds)
+        else:
+            outcome = self._order_news(record, news)
         return heard(outcome, record.rxscale_uid)
 
-    async def _shipment(self, record: OrderRecord, news: ShipmentNews, again: bool) -> Outcome:
+    async def _shipment(
+        self,
+        record: OrderRecord,
+        news: ShipmentNews,
+        again: bool,
+        confirm: bool,
+        waited_seconds: float,
+    ) -> Outcome:
         uid = record.rxscale_uid
         plan = plan_shipment(record.state, news, self.deps.complete_on, record.tracking)
+        if confirm and isinstance(plan, CompleteOrder | MarkReadyForPickup):
+            doubt = await self._unconfirmed(record, plan.tracking, waited_seconds)
+            if doubt is not None:
+                return doubt
         match plan:
             case CompleteOrder(tracking=tracking, then_deliver=then_deliver, start_first=first):
                 if first and (stopped := await self._start(record, news)) is not None:
@@ -130,6 +154,33 @@ class EmpowerNewsApplier:
             case _:
                 assert_never(plan)
 
+    async def _unconfirmed(
+        self, record: OrderRecord, tracking: Tracking, waited_seconds: float
+    ) -> Outcome | None:
+        """None when Empower's own API shows a shipment with this tracking number. A webhook
+        is only as good as its key; completing an order at RxScale moves money and stock,
+        so a shipment Empower cannot show is recorded and alerted, never relayed."""
+        order_id = record.empower_order_id
+        if order_id is not None:
+            order = await self.deps.empower.get_order(order_id)
+            shown = {s.tracking.tracking_number for s in order.shipments if s.tracking}
+            if tracking.tracking_number in shown:
+                return None
+        if waited_seconds < CONFIRM_PATIENCE_SECONDS:
+            # Empower's API may trail its own webhook by a moment.
+            raise RetryLater("Empower's API does not show this shipment yet")
+        log.error(
+            "shipment_unconfirmed",
+            empower_order_id=order_id,
+            tracking_number=tracking.tracking_number,
+            waited_seconds=round(waited_seconds),
+        )
+        detail = {"tracking_number": tracking.tracking_number, "empower_order_id": order_id}
+        return Outcome(
+            order_uid=record.rxscale_uid,
+            history=(HistoryEntry("shipment_unconfirmed", detail),),
+        )
+
     async def _start(self, record: OrderRecord, news: ShipmentNews) -> Outcome | None:
         """Tell RxScale `in-progress` before a shipment that overtook that step; an outcome
         only when the order turns out cancelled there."""
@@ -197,7 +248,10 @@ class ApplyEmpowerNews(Handler):
         if job.order_uid is None:
             return await self._route(job, news_request_id(received))
         again = job.attempts > 1
-        return await self.applier.apply(await self.load(job), received, again=again)
+        waited = (self.deps.clock.now() - job.created_at).total_seconds()
+        return await self.applier.apply(
+            await self.load(job), received, again=again, waited_seconds=waited
+        )
 
     async def _route(self, job: Job, request_id: str | None) -> Outcome:
         """Bind news that arrived before we knew its order to that order. News that still

@@ -136,4 +136,4 @@ class RefreshOrder(OrderHandler):
         order = await self.deps.empower.get_order(record.empower_order_id)
         news = news_from_empower_order(order)
         log.info("empower_order_refreshed", empower_status=order.status)
-        return await self.applier.apply(record, news, again=job.attempts > 1)
+        return await self.applier.apply(record, news, again=job.attempts > 1, from_empower_api=True)

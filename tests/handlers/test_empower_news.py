@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 import pytest
 
@@ -24,8 +25,13 @@ TRACKING = Tracking(
 )
 
 
-def shipped(record: OrderRecord, status: str = "SHIPPED") -> ShipmentNews:
+def shipped(bench: Bench, record: OrderRecord, status: str = "SHIPPED") -> ShipmentNews:
+    """The news, with Empower's API showing the same shipment (as it would)."""
     assert record.empower_request_id is not None
+    assert record.empower_order_id is not None
+    bench.empower.orders[record.empower_order_id].shipments.append(
+        {"status": status, "carrier": "usps", "tracking_number": TRACKING.tracking_number}
+    )
     return ShipmentNews(record.empower_request_id, status, TRACKING)
 
 
@@ -37,7 +43,7 @@ async def run(bench: Bench, uid: str | None, news: ShipmentNews | OrderNews) -> 
 async def test_a_shipment_completes_the_order_with_its_tracking(bench: Bench) -> None:
     record = await bench.order(OrderState.IN_PROGRESS)
     outcome = await ApplyEmpowerNews(bench.deps).run(
-        bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(record)))
+        bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(bench, record)))
     )
     assert [t.after for t in outcome.transitions] == [OrderState.COMPLETED]
     completion = bench.rxscale.orders[record.rxscale_uid].completion
@@ -51,7 +57,7 @@ async def test_a_completion_whose_answer_was_lost_is_confirmed_by_reading(bench:
     record = await bench.order(OrderState.IN_PROGRESS)
     bench.fault("rxscale", method="PATCH", path="*/complete_order", status=409, after_commit=True)
     outcome = await ApplyEmpowerNews(bench.deps).run(
-        bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(record)))
+        bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(bench, record)))
     )
     assert [t.after for t in outcome.transitions] == [OrderState.COMPLETED]
     assert bench.rxscale_calls("PATCH", "/complete_order") == 1
@@ -62,7 +68,7 @@ async def test_a_shipment_for_an_order_cancelled_at_rxscale_queues_the_cancellat
 ) -> None:
     record = await bench.order(OrderState.IN_PROGRESS, rxscale_status="cancelled")
     outcome = await ApplyEmpowerNews(bench.deps).run(
-        bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(record)))
+        bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(bench, record)))
     )
     assert outcome.transitions == ()
     assert [h.kind for h in outcome.history] == ["shipped_after_cancellation"]
@@ -76,14 +82,14 @@ async def test_a_refused_completion_that_left_the_order_elsewhere_is_raised(
     bench.fault("rxscale", method="PATCH", path="*/complete_order", status=422)
     with pytest.raises(PermanentError):
         await ApplyEmpowerNews(bench.deps).run(
-            bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(record)))
+            bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(bench, record)))
         )
 
 
 async def test_repeated_shipment_news_calls_nothing(bench: Bench) -> None:
     record = await bench.order(OrderState.COMPLETED)
     outcome = await ApplyEmpowerNews(bench.deps).run(
-        bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(record)))
+        bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(bench, record)))
     )
     assert [h.kind for h in outcome.history] == ["shipment_repeated"]
     assert bench.rxscale_calls("PATCH", "/") == 0
@@ -92,7 +98,7 @@ async def test_repeated_shipment_news_calls_nothing(bench: Bench) -> None:
 async def test_a_shipment_that_overtook_in_progress_moves_the_order_on(bench: Bench) -> None:
     record = await bench.order(OrderState.PLACED)
     outcome = await ApplyEmpowerNews(bench.deps).run(
-        bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(record)))
+        bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(bench, record)))
     )
     assert [t.after for t in outcome.transitions] == [
         OrderState.IN_PROGRESS,
@@ -107,7 +113,7 @@ async def test_a_shipment_of_a_placed_order_cancelled_at_rxscale_queues_the_canc
 ) -> None:
     record = await bench.order(OrderState.PLACED, rxscale_status="cancelled")
     outcome = await ApplyEmpowerNews(bench.deps).run(
-        bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(record)))
+        bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(bench, record)))
     )
     assert outcome.transitions == ()
     assert [s.kind for s in outcome.follow_ups] == [JobKind.CANCEL_ORDER]
@@ -117,7 +123,7 @@ async def test_a_shipment_after_a_refused_cancellation_is_kept(bench: Bench) -> 
     record = await bench.order(OrderState.IN_PROGRESS)
     await bench.commit(advance(record, OrderEvent.REFUSE_CANCEL))
     outcome = await ApplyEmpowerNews(bench.deps).run(
-        bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(record)))
+        bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(bench, record)))
     )
     assert outcome.update is not None
     assert outcome.update.tracking == TRACKING
@@ -138,7 +144,7 @@ async def test_a_rejection_puts_the_order_on_hold_with_the_reason(bench: Bench) 
 
 async def test_news_before_its_order_is_known_waits_then_is_bound(bench: Bench) -> None:
     record = await bench.order(OrderState.IN_PROGRESS)
-    news = shipped(record)
+    news = shipped(bench, record)
     handler = ApplyEmpowerNews(bench.deps)
     unknown = ShipmentNews("fill_request_unknown", "SHIPPED", TRACKING)
     with pytest.raises(RetryLater):
@@ -166,7 +172,50 @@ async def test_a_completion_run_again_reads_before_sending_twice(bench: Bench) -
     sees that and sends no second complete_order (RxScale's docs do not promise a repeat
     is harmless)."""
     record = await bench.order(OrderState.IN_PROGRESS, rxscale_status="completed")
-    job = bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(record)), attempt=2)
+    job = bench.job(NEWS, record.rxscale_uid, news_to_payload(shipped(bench, record)), attempt=2)
     outcome = await ApplyEmpowerNews(bench.deps).run(job)
     assert [t.after for t in outcome.transitions] == [OrderState.COMPLETED]
     assert bench.rxscale_calls("PATCH", "/complete_order") == 0
+
+
+def forged(record: OrderRecord, number: str = "1ZFORGED") -> ShipmentNews:
+    """A SHIPMENT webhook Empower's own API knows nothing about."""
+    assert record.empower_request_id is not None
+    return ShipmentNews(record.empower_request_id, "SHIPPED", Tracking(number, "ups", None))
+
+
+async def test_a_shipment_empower_cannot_show_is_looked_for_again_first(bench: Bench) -> None:
+    record = await bench.order(OrderState.IN_PROGRESS)
+    job = bench.job(NEWS, record.rxscale_uid, news_to_payload(forged(record)))
+    with pytest.raises(RetryLater):
+        await ApplyEmpowerNews(bench.deps).run(job)
+    assert bench.rxscale_calls("PATCH", "/complete_order") == 0
+
+
+@pytest.mark.parametrize("number", ["1ZFORGED", "9400111"])
+async def test_a_shipment_empower_never_shows_is_recorded_not_relayed(
+    bench: Bench, number: str
+) -> None:
+    record = await bench.order(OrderState.IN_PROGRESS)
+    if number == "9400111":  # Empower shows a shipment, but with another tracking number
+        assert record.empower_order_id is not None
+        bench.empower.orders[record.empower_order_id].shipments.append(
+            {"status": "SHIPPED", "carrier": "usps", "tracking_number": "9400999"}
+        )
+    job = bench.job(NEWS, record.rxscale_uid, news_to_payload(forged(record, number)))
+    job = dataclasses.replace(job, created_at=job.created_at - timedelta(minutes=11))
+    outcome = await ApplyEmpowerNews(bench.deps).run(job)
+    assert outcome.transitions == ()
+    assert [h.kind for h in outcome.history] == ["shipment_unconfirmed"]
+    assert outcome.history[0].detail["tracking_number"] == number
+    assert bench.rxscale_calls("PATCH", "/complete_order") == 0
+    assert bench.rxscale.orders[record.rxscale_uid].status != "completed"
+
+
+async def test_with_confirmation_off_a_webhook_shipment_is_relayed_at_once(bench: Bench) -> None:
+    record = await bench.order(OrderState.IN_PROGRESS)
+    deps = dataclasses.replace(bench.deps, confirm_shipments=False)
+    job = bench.job(NEWS, record.rxscale_uid, news_to_payload(forged(record)))
+    outcome = await ApplyEmpowerNews(deps).run(job)
+    assert OrderState.COMPLETED in [t.after for t in outcome.transitions]
+    assert bench.empower_calls("GET", "/v1/orders/") == 0
