@@ -1,6 +1,11 @@
 """A partner's HTTP session: sends requests, times them, turns network failures into ours.
 
 Status codes are left to the adapter, which knows how its partner spells errors.
+
+What leaves and what comes back is bounded: the credentials go only to the configured
+origin (never to another host, whatever the URL), redirects are not followed (a partner
+API that redirects is misconfigured, and aiohttp would carry `X-API-Key` along), and an
+answer larger than `max_response_bytes` is refused unread.
 """
 
 from __future__ import annotations
@@ -16,9 +21,15 @@ from urllib.parse import quote
 import aiohttp
 import structlog
 from multidict import CIMultiDictProxy
+from yarl import URL
 
 from connector import __version__
-from connector.domain.errors import Partner, TransientError
+from connector.domain.errors import (
+    Partner,
+    PermanentError,
+    TransientError,
+    UnreadableResponse,
+)
 
 USER_AGENT = f"rxscale-empower-connector/{__version__}"
 
@@ -56,6 +67,15 @@ class HttpReply:
             return None
 
 
+# Far above any answer either partner documents (an order with its prescription file is
+# the largest), far below what would hurt the process.
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+
+
+class ResponseTooLarge(Exception):
+    pass
+
+
 class PartnerHttp:
     def __init__(
         self,
@@ -67,10 +87,14 @@ class PartnerHttp:
         limiter: Limiter | None = None,
         observer: RequestObserver | None = None,
         max_connections: int = 20,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.partner = partner
         self.base_url = base_url.rstrip("/")
-        self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **headers}
+        self._origin = URL(self.base_url).origin()
+        self._credentials = dict(headers)
+        self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        self._max_response_bytes = max_response_bytes
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._limiter = limiter
         self._observer = observer
@@ -84,9 +108,22 @@ class PartnerHttp:
                 timeout=self._timeout,
                 connector=aiohttp.TCPConnector(limit=self._max_connections),
                 raise_for_status=False,
-                middlewares=(self._limited,) if self._limiter is not None else (),
+                middlewares=(
+                    (self._credentialed, self._limited)
+                    if self._limiter is not None
+                    else (self._credentialed,)
+                ),
             )
         return self._session
+
+    async def _credentialed(
+        self, request: aiohttp.ClientRequest, send: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        """The partner's credentials, added to a request for its own origin only."""
+        if request.url.origin() != self._origin:
+            raise CredentialsWithheld(str(request.url.origin()))
+        request.headers.update(self._credentials)
+        return await send(request)
 
     async def _limited(
         self, request: aiohttp.ClientRequest, send: aiohttp.ClientHandlerType
@@ -134,12 +171,21 @@ class PartnerHttp:
                 json=json_body,
                 params=params,
                 headers=headers,
+                allow_redirects=False,
             ) as response:
-                body = await response.read()
+                body = await self._read_capped(response)
                 status = response.status
                 reply = HttpReply(status=response.status, headers=response.headers, body=body)
         except TimeoutError as exc:
             raise TransientError(self.partner, operation, "timed out") from exc
+        except ResponseTooLarge as exc:
+            raise UnreadableResponse(
+                self.partner, operation, f"answer larger than {self._max_response_bytes} bytes"
+            ) from exc
+        except CredentialsWithheld as exc:
+            raise PermanentError(
+                self.partner, operation, f"refused to send credentials to {exc}"
+            ) from exc
         except aiohttp.ClientError as exc:
             raise TransientError(
                 self.partner, operation, f"connection failed ({type(exc).__name__})"
@@ -157,3 +203,20 @@ class PartnerHttp:
                 duration_ms=round(elapsed * 1000, 1),
             )
         return reply
+
+    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
+        limit = self._max_response_bytes
+        if response.content_length is not None and response.content_length > limit:
+            raise ResponseTooLarge
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise ResponseTooLarge
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+class CredentialsWithheld(Exception):
+    """A request for another origin than the partner's; its credentials were not added."""
