@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 JsonObject = dict[str, Any]
@@ -37,6 +37,16 @@ class JobState(StrEnum):
     DEAD = "dead"  # out of time, or crashing its worker: a person must look
 
 
+class Priority(IntEnum):
+    """Due jobs are claimed in this order first, then oldest first."""
+
+    LIVE = 0  # the work of known orders, and periodic work
+    # News about no order we know (yet): it waits for a placement to commit, or is about
+    # an order placed by other means. Anyone holding Empower's key can send any amount of
+    # it, so it never delays a live order.
+    PARKED = 1
+
+
 @dataclass(frozen=True, slots=True)
 class JobSpec:
     """A job to enqueue. `unique_key` makes enqueueing the same work twice a no-op."""
@@ -46,6 +56,7 @@ class JobSpec:
     payload: JsonObject = field(default_factory=dict)
     unique_key: str | None = None
     delay_seconds: float = 0.0
+    priority: Priority = Priority.LIVE
 
 
 @dataclass(frozen=True, slots=True)

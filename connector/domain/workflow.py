@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from connector.domain.jobs import JobKind, JobSpec, JsonObject
+from connector.domain.jobs import JobKind, JobSpec, JsonObject, Priority
 from connector.domain.lifecycle import (
     TRANSITIONS,
     OrderEvent,
@@ -72,7 +72,8 @@ def periodic(kind: JobKind, every_seconds: float, period: int) -> JobSpec:
 def news(uid: str | None, payload: JsonObject) -> JobSpec:
     """Apply one piece of Empower news (no key: every delivery is its own work; the
     receivers deduplicate deliveries)."""
-    return JobSpec(JobKind.EMPOWER_NEWS, uid, payload=payload)
+    priority = Priority.LIVE if uid is not None else Priority.PARKED
+    return JobSpec(JobKind.EMPOWER_NEWS, uid, payload=payload, priority=priority)
 
 
 def stock_check(sku_uid: str) -> JobSpec:

@@ -50,6 +50,7 @@ async def enqueue(
                 state=JobState.QUEUED.value,
                 payload=spec.payload,
                 unique_key=spec.unique_key,
+                priority=int(spec.priority),
                 attempts=0,
                 run_at=now + timedelta(seconds=spec.delay_seconds),
                 created_at=now,
@@ -102,7 +103,7 @@ async def claim(
     candidates = (
         select(jobs.c.id)
         .where(_claimable(now))
-        .order_by(jobs.c.run_at, jobs.c.id)
+        .order_by(jobs.c.priority, jobs.c.run_at, jobs.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=jobs)
     )

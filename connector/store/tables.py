@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -113,7 +114,7 @@ class JobRow(Base):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        Index("ix_jobs_state_run_at", "state", "run_at"),
+        Index("ix_jobs_state_priority_run_at", "state", "priority", "run_at"),
         Index("ix_jobs_order_uid_state", "order_uid", "state"),
         # At most one running job per order, whatever the number of workers or replicas.
         Index(
@@ -132,6 +133,7 @@ class JobRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     unique_key: Mapped[str | None] = mapped_column(String(512), unique=True)
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    priority: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
     run_at: Mapped[datetime]
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[datetime | None]

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from connector.domain.jobs import JobKind, JobSpec, JobState
+from connector.domain.jobs import JobKind, JobSpec, JobState, Priority
+from connector.domain.workflow import news
 from connector.store import job_queries, jobs
 from connector.store.database import Database
 from connector.store.tables import jobs_table
@@ -263,3 +264,22 @@ async def test_a_cancellation_waits_for_a_running_job_of_its_order(database: Dat
     async with database.transaction() as c:
         await jobs.complete(c, accept, "w", at(1))
     assert await claim(database, "w", now=at(1)) == [cancel]
+
+
+async def test_parked_news_is_claimed_only_after_live_work(database: Database) -> None:
+    # A flood of news about no known order, all due long before the live order's job.
+    parked = [
+        spec(None, JobKind.EMPOWER_NEWS, payload={"n": n}, priority=Priority.PARKED)
+        for n in range(50)
+    ]
+    flood = await enqueue(database, *parked, now=at(-60))
+    [live] = await enqueue(database, spec("po-live"))
+    first = await claim(database, "w1", limit=1)
+    assert first == [live]
+    rest = await claim(database, "w1", limit=100)
+    assert sorted(rest) == sorted(flood)
+
+
+def test_news_without_an_order_is_parked() -> None:
+    assert news(None, {"type": "order"}).priority is Priority.PARKED
+    assert news("po-1", {"type": "order"}).priority is Priority.LIVE
