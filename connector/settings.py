@@ -261,7 +261,8 @@ class _Sources(BaseSettings):
 class StorageSettings(_Sources):
     """What the database commands need, and nothing more."""
 
-    database_url: str = DEFAULT_DATABASE_URL
+    # May hold a password: kept out of reprs (a log line or traceback could show one).
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, repr=False)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
 

@@ -58,6 +58,14 @@ async def test_check_reports_every_part_ok(make_stack: MakeStack) -> None:
     }
     assert all(c["ok"] for c in checks.values())
     assert "products listed" in checks["empower api"]["detail"]
+    settings = stack.settings
+    secrets = [
+        settings.rxscale.api_key,
+        settings.empower.api_key,
+        *settings.rxscale.webhook_secrets,
+        *settings.empower.webhook_keys,
+    ]
+    assert not [s for s in secrets if s.get_secret_value() in out + err]
 
 
 async def test_check_says_what_failed_and_why(make_stack: MakeStack, tmp_path: Path) -> None:
