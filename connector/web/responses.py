@@ -6,6 +6,7 @@ import asyncio
 
 import structlog
 from aiohttp import ClientPayloadError, web
+from aiohttp.web_protocol import RequestPayloadError
 
 from connector.receive.receipt import Receipt, Verdict
 from connector.web.context import WebContext
@@ -55,7 +56,7 @@ async def read_body(request: web.Request, limit: int, within_seconds: float) -> 
         raise BodyTooLarge from exc
     except TimeoutError as exc:
         raise BodyTooSlow from exc
-    except (ConnectionError, ClientPayloadError) as exc:
+    except (ConnectionError, ClientPayloadError, RequestPayloadError) as exc:
         raise BodyIncomplete from exc
     if len(body) > limit:
         raise BodyTooLarge
@@ -120,9 +121,16 @@ def answer_receipt(
             reason = receipt.reason or outcome
             return refused(context, source, reason, http_status, outcome, outcome=outcome)
         case Verdict.MALFORMED:
-            log.warning(
-                "webhook_rejected", source=source, reason="malformed", problem=receipt.message
-            )
+            # Only a holder of the secret can send these; still budgeted, a key can leak.
+            held_back = context.refusal_log.admit(f"{source}:malformed")
+            if held_back is not None:
+                log.warning(
+                    "webhook_rejected",
+                    source=source,
+                    reason="malformed",
+                    problem=receipt.message,
+                    held_back=held_back,
+                )
         case Verdict.UNAVAILABLE:
             log.error("webhook_not_recorded", error=receipt.reason, **fields)
         case Verdict.DUPLICATE:

@@ -39,6 +39,7 @@ class ConnectionLimits:
     max_line_size: int = 4096
     max_field_size: int = 8190
     max_headers: int = 64
+    lingering_seconds: float = 1.0
 
 
 def build_web_app(context: WebContext, *, with_metrics: bool = True) -> web.Application:
@@ -114,6 +115,12 @@ class WebServer:
             max_line_size=limits.max_line_size,
             max_field_size=limits.max_field_size,
             max_headers=limits.max_headers,
+            # After an early answer (413, 408), read what is left of a body this long at
+            # most, instead of aiohttp's 10 s: a slow client is not owed our time.
+            lingering_time=limits.lingering_seconds,
+            # Bodies are kept as sent: Content-Encoding is refused with 415 anyway, and no
+            # decompressor runs on bytes from someone not yet authenticated.
+            auto_decompress=False,
         )
         await runner.setup()
         self._runners.append(runner)
