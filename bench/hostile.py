@@ -235,7 +235,7 @@ def generate(rng: random.Random, kind: str, credentials: Credentials) -> Hostile
             b"Basic " + _random_header_value(rng),
             b"Bearer " + _random_header_value(rng),
             b"Basic " + base64.b64encode(_random_header_value(rng) + b":" + key[:-1]),
-            b"Basic " + base64.b64encode(key + b"x:" + key),
+            b"Basic " + base64.b64encode(key + b"x:" + key[1:]),  # near misses both ways
             b"Basic \xc3\xa9",
             b"Bearer \xff",
             b"Bearer " + key[:-1],
