@@ -10,12 +10,15 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from connector import __version__
 from connector.commands import check as check_command
 from connector.commands import jobs as jobs_command
 from connector.commands import orders as orders_command
 from connector.commands import unmatched as unmatched_command
 from connector.commands import webhooks as webhooks_command
+from connector.domain.errors import unexpected
 from connector.logging import configure_logging
 from connector.settings import (
     ConfigurationError,
@@ -96,6 +99,13 @@ def _run() -> int:
         asyncio.run(serve(settings))
     except StartupError as exc:
         print(f"connector: cannot start: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:
+        # Through the logging pipeline, which withholds messages and locals: the default
+        # traceback on stderr would print both.
+        error = unexpected(exc)
+        structlog.get_logger("connector.app").error("daemon_crashed", error=error, exc_info=exc)
+        print(f"connector: stopped by an unexpected error: {error}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 

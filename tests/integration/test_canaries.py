@@ -10,6 +10,7 @@ import io
 import logging
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -186,3 +187,35 @@ def test_the_standard_library_loggers_go_through_the_same_pipeline(
         logging.getLogger("asyncio").exception("Exception in callback %s", "x")
         structlog.get_logger("connector.test").exception("something_failed", email=CANARY)
     assert_no_canary(captured.getvalue())
+
+
+def test_a_crash_at_start_up_leaks_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import connector.app
+    from connector import cli
+
+    async def crashing_serve(settings: object) -> None:
+        patient_name = CANARY
+        raise RuntimeError(f"cannot start for {patient_name}")
+
+    for name, value in {
+        "CONNECTOR_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+        "CONNECTOR_LOG_FORMAT": "json",
+        "CONNECTOR_LOG_LEVEL": "debug",
+        "CONNECTOR_RXSCALE__API_KEY": "canary-rxscale-api-key",
+        "CONNECTOR_RXSCALE__WEBHOOK_SECRETS": "whsec_canary_0123456789",
+        "CONNECTOR_EMPOWER__API_KEY": "canary-empower-api-key",
+        "CONNECTOR_EMPOWER__WEBHOOK_KEYS": KEY,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(connector.app, "serve", crashing_serve)
+    try:
+        assert cli.main(["run"]) == 1
+    finally:
+        configure_logging("warning", "json")
+    captured = capsys.readouterr()
+    output = captured.out + captured.err
+    assert "daemon_crashed" in output
+    assert "RuntimeError" in output
+    assert_no_canary(output)
