@@ -45,9 +45,12 @@ class StoreUnavailable(Exception):
     """The database could not do what was asked (unreachable, restarting, refused): nothing
     was written. The one database failure the layers above the store handle."""
 
-    def __init__(self, cause: BaseException) -> None:
+    def __init__(self, cause: BaseException, *, stale_connection: bool = False) -> None:
         super().__init__(f"database unavailable ({type(cause).__name__})")
         self.cause_name = type(cause).__name__
+        # A pooled connection the server had dropped (a restart): the pool has discarded
+        # it, and trying again at once on a fresh one is likely to work.
+        self.stale_connection = stale_connection
 
 
 @asynccontextmanager
@@ -61,7 +64,7 @@ async def _unavailable_as_ours() -> AsyncIterator[None]:
     except DBAPIError as exc:
         if not exc.connection_invalidated:
             raise
-        raise StoreUnavailable(exc) from exc
+        raise StoreUnavailable(exc, stale_connection=True) from exc
 
 
 _DRIVERS = {
@@ -82,7 +85,7 @@ def normalise_database_url(url: str) -> URL:
     return parsed
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, writer: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the sqlite3 module so that BEGIN is ours.
@@ -92,6 +95,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             cursor.execute(pragma)
         cursor.close()
 
+    if not writer:
+        return  # readers begin deferred: in WAL mode they never wait for the writer
+
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Connection) -> None:
         # IMMEDIATE takes the write lock up front: a transaction that reads then writes can
@@ -100,16 +106,29 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 
 class Database:
+    """Transactions go to the writer, reads to a pool of readers.
+
+    SQLite has one write lock. With several pooled connections taking it by turns, each
+    waits in SQLite's busy handler, which sleeps: under a few concurrent writers that is
+    where the long tail came from. So SQLite gets one writer connection, which writers
+    queue for in order inside the process (one process per file is enforced), and
+    separate reader connections. PostgreSQL pools both; a connection the server dropped is
+    not tested at every checkout (a round trip each time) but discarded when it fails, and
+    the caller retries (`StoreUnavailable`).
+    """
+
     def __init__(self, url: str, *, pool_size: int = 5) -> None:
         self.url = normalise_database_url(url)
-        options: dict[str, Any] = {}
-        if self.is_postgresql:
-            # A server restart leaves dead connections in the pool: test each one at checkout.
-            # A local SQLite file cannot go away like that, so it skips the extra round trip.
-            options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-        self.engine = create_async_engine(self.url, **options)
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            self.engine = create_async_engine(self.url)
+            self.writer = create_async_engine(
+                self.url, pool_size=1, max_overflow=0, pool_timeout=120
+            )
+            _configure_sqlite(self.engine, writer=False)
+            _configure_sqlite(self.writer, writer=True)
+        else:
+            self.engine = create_async_engine(self.url, pool_size=pool_size, max_overflow=pool_size)
+            self.writer = self.engine
 
     @property
     def is_sqlite(self) -> bool:
@@ -122,7 +141,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """One transaction, committed when the block ends without an exception."""
-        async with _unavailable_as_ours(), self.engine.begin() as connection:
+        async with _unavailable_as_ours(), self.writer.begin() as connection:
             yield connection
 
     @asynccontextmanager
@@ -138,6 +157,8 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self.writer is not self.engine:
+            await self.writer.dispose()
 
     @property
     def sqlite_file(self) -> Path | None:
