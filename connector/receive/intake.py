@@ -3,6 +3,7 @@ webhook, reconciliation): the mapping is started and the accept job queued, once
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -14,5 +15,15 @@ from connector.store import jobs, orders
 
 async def intake_order(connection: AsyncConnection, uid: str, now: datetime) -> list[int]:
     """Start the mapping for a new RxScale order and queue its acceptance; ids of new jobs."""
-    await orders.create_order_if_absent(connection, uid, now)
-    return await jobs.enqueue(connection, [order_step(JobKind.ACCEPT_ORDER, uid, 0)], now)
+    return (await intake_orders(connection, [uid], now)).get(uid, [])
+
+
+async def intake_orders(
+    connection: AsyncConnection, uids: Sequence[str], now: datetime
+) -> dict[str, list[int]]:
+    """`intake_order` for many orders in a handful of statements; new job ids by uid."""
+    unique = list(dict.fromkeys(uids))
+    await orders.create_orders_if_absent(connection, unique, now)
+    specs = [order_step(JobKind.ACCEPT_ORDER, uid, 0) for uid in unique]
+    created = await jobs.enqueue_by_order(connection, specs, now)
+    return {uid: ids for uid, ids in created.items() if uid is not None}

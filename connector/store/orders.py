@@ -39,25 +39,46 @@ class UnknownOrder(Exception):
 
 async def create_order_if_absent(connection: AsyncConnection, uid: str, now: datetime) -> bool:
     """Start the mapping for a new order; False when it already existed."""
-    statement = insert_or_ignore(connection, orders, "rxscale_uid").values(
-        rxscale_uid=uid,
-        state=OrderState.RECEIVED.value,
-        placement_generation=0,
-        empower_prescription_tokens=[],
-        created_at=now,
-        updated_at=now,
-    )
-    result = await connection.execute(statement)
-    created = bool(result.rowcount)
+    return bool(await create_orders_if_absent(connection, [uid], now))
+
+
+async def create_orders_if_absent(
+    connection: AsyncConnection, uids: Sequence[str], now: datetime
+) -> set[str]:
+    """Start the mapping for each new order, in three statements however many there are;
+    the uids of those that did not exist yet."""
+    if not uids:
+        return set()
+    # A list of parameters, compiled once (see `webhooks.record_webhooks`).
+    statement = insert_or_ignore(connection, orders, "rxscale_uid").returning(orders.c.rxscale_uid)
+    rows = [
+        {
+            "rxscale_uid": uid,
+            "state": OrderState.RECEIVED.value,
+            "placement_generation": 0,
+            "empower_prescription_tokens": [],
+            "created_at": now,
+            "updated_at": now,
+        }
+        for uid in dict.fromkeys(uids)
+    ]
+    created = set((await connection.execute(statement, rows)).scalars())
     if created:
-        await count_move(connection, None, OrderState.RECEIVED)
-        await add_history(
-            connection,
-            uid,
-            HistoryEntry("received", {}),
-            now,
-            to_state=OrderState.RECEIVED,
-        )
+        await count_move(connection, None, OrderState.RECEIVED, times=len(created))
+        events: list[dict[str, object]] = [
+            {
+                "rxscale_uid": uid,
+                "kind": "received",
+                "from_state": None,
+                "to_state": OrderState.RECEIVED.value,
+                "detail": {},
+                "job_id": None,
+                "occurred_at": now,
+            }
+            for uid in dict.fromkeys(uids)
+            if uid in created
+        ]
+        await connection.execute(insert(order_events), events)
     return created
 
 
@@ -209,12 +230,12 @@ async def count_in_state_since(
 
 
 async def count_move(
-    connection: AsyncConnection, before: OrderState | None, after: OrderState
+    connection: AsyncConnection, before: OrderState | None, after: OrderState, *, times: int = 1
 ) -> None:
-    """One order left `before` (None: it is new) for `after`. One statement, so that
-    concurrent moves lock the counter rows in one order and cannot deadlock."""
+    """`times` orders left `before` (None: they are new) for `after`. One statement, so
+    that concurrent moves lock the counter rows in one order and cannot deadlock."""
     states = [after.value] if before is None else [before.value, after.value]
-    delta = case((order_counts.c.state == after.value, 1), else_=-1)
+    delta = case((order_counts.c.state == after.value, times), else_=-times)
     statement = (
         update(order_counts)
         .where(order_counts.c.state.in_(states))
@@ -234,7 +255,7 @@ async def count_move(
     for state in states:
         if state in present:
             continue
-        own = 1 if state == after.value else -1
+        own = times if state == after.value else -times
         inserted = await connection.execute(
             insert_or_ignore(connection, order_counts, "state").values(state=state, orders=own)
         )
