@@ -23,6 +23,7 @@ from connector import __version__
 from connector.domain.clock import Clock, SystemClock
 from connector.domain.errors import unexpected
 from connector.metrics import Metrics
+from connector.receive.recorder import GroupCommit
 from connector.settings import Settings
 from connector.store.database import Database
 from connector.store.migrate import head_revisions, is_up_to_date, upgrade_to_head
@@ -107,6 +108,8 @@ class Daemon:
         )
         self._listen_socket = listen_socket
         self._web: WebServer | None = None
+        # Concurrent deliveries share transactions: one commit for a burst.
+        self.recorder = GroupCommit(self.database)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._supervisor: asyncio.Task[None] | None = None
         self._stopped = False
@@ -198,7 +201,7 @@ class Daemon:
 
     async def _start_web(self) -> None:
         http = self.settings.http
-        rxscale, empower = receivers(self.settings, self.database)
+        rxscale, empower = receivers(self.settings, self.database, self.recorder)
         context = WebContext(
             database=self.database,
             rxscale=rxscale,
@@ -242,6 +245,7 @@ class Daemon:
             await asyncio.sleep(self.settings.http.shutdown_delay_seconds)
         if self._web is not None:
             await self._web.stop()  # no new webhooks; in-flight requests finish
+        await self.recorder.aclose()
         for name, task in self._tasks.items():
             if name != WORKER_TASK:
                 task.cancel()  # a cancelled child ends quietly; the worker drains itself

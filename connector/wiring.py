@@ -12,6 +12,7 @@ from connector.empower.client import EmpowerClient
 from connector.metrics import Metrics
 from connector.partner.ratelimit import Rate, RateLimiter
 from connector.receive.empower import EmpowerReceiver
+from connector.receive.recorder import Recorder
 from connector.receive.rxscale import RxScaleReceiver
 from connector.rxscale.client import RxScaleClient
 from connector.settings import Settings
@@ -84,16 +85,20 @@ def empower_client(settings: Settings, metrics: Metrics | None = None) -> Empowe
     )
 
 
-def receivers(settings: Settings, database: Database) -> tuple[RxScaleReceiver, EmpowerReceiver]:
+def receivers(
+    settings: Settings, database: Database, recorder: Recorder | None = None
+) -> tuple[RxScaleReceiver, EmpowerReceiver]:
     rxscale = RxScaleReceiver(
         database,
         [s.get_secret_value() for s in settings.rxscale.webhook_secrets],
         stock_sync=settings.stock.sync_interval_seconds is not None,
+        recorder=recorder,
     )
     empower = EmpowerReceiver(
         database,
         [k.get_secret_value() for k in settings.empower.webhook_keys],
         frozenset(settings.empower.webhook_auth_forms),
+        recorder=recorder,
     )
     return rxscale, empower
 

@@ -3,6 +3,7 @@ and enqueues."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from connector.domain.outcome import HistoryEntry, OrderUpdate, Outcome
 from connector.domain.workflow import news as news_job
 from connector.empower.webhook import ALL_AUTH_FORMS, AuthForm, authorized_form, parse_event
 from connector.receive.receipt import Receipt, Verdict
+from connector.receive.recorder import OneByOne, Recorder, single
 from connector.store import jobs, orders
 from connector.store.database import Database, StoreUnavailable
 from connector.store.news_codec import news_to_payload
@@ -29,6 +31,7 @@ class EmpowerReceiver:
     database: Database
     keys: Sequence[str] = field(repr=False)
     forms: Collection[AuthForm] = ALL_AUTH_FORMS
+    recorder: Recorder | None = None  # default: a transaction per delivery
 
     def authorized(self, header: str | None) -> AuthForm | None:
         """Checked before the body is read: a stranger costs us nothing."""
@@ -45,62 +48,71 @@ class EmpowerReceiver:
             return Receipt(Verdict.MALFORMED, reason="malformed", message=str(exc))
         # Empower sends no event id: a byte-identical body is the same delivery.
         digest = hashlib.sha256(body).hexdigest()
+        recorder = self.recorder or OneByOne(self.database)
         try:
             if isinstance(news, UnknownNews):
-                return await self._record_unknown(news, digest, now)
-            return await self._record(news, digest, now)
+                return await recorder.record(
+                    single(
+                        functools.partial(self._record_unknown, news=news, digest=digest, now=now)
+                    )
+                )
+            return await recorder.record(
+                single(functools.partial(self._record, news=news, digest=digest, now=now))
+            )
         except StoreUnavailable as exc:
             return Receipt(
                 Verdict.UNAVAILABLE, reason=exc.cause_name, message="could not record; retry later"
             )
 
-    async def _record(self, news: EmpowerNews, digest: str, now: datetime) -> Receipt:
+    async def _record(
+        self, connection: AsyncConnection, *, news: EmpowerNews, digest: str, now: datetime
+    ) -> Receipt:
         request_id = news_request_id(news)
         payload = news_to_payload(news)
-        async with self.database.transaction() as connection:
-            uid = (
-                await orders.find_uid_by_request_id(connection, request_id)
-                if request_id is not None
-                else None
+        uid = (
+            await orders.find_uid_by_request_id(connection, request_id)
+            if request_id is not None
+            else None
+        )
+        notified = isinstance(news, PrescriptionNews)
+        fresh = await record_webhook(
+            connection,
+            source=SOURCE,
+            dedupe_key=digest,
+            event_type=payload["type"],
+            subject=request_id or payload.get("prescription_token"),
+            outcome=WebhookOutcome.RECORDED if notified else WebhookOutcome.ENQUEUED,
+            now=now,
+        )
+        if not fresh:
+            return Receipt(Verdict.DUPLICATE, order_uid=uid)
+        if isinstance(news, PrescriptionNews):
+            await _record_prescription(connection, news, now)
+            return Receipt(Verdict.RECORDED)
+        if uid is not None:
+            heard = Outcome(
+                order_uid=uid,
+                update=OrderUpdate(heard_from_empower=True),
+                history=(HistoryEntry("empower_news", payload),),
             )
-            notified = isinstance(news, PrescriptionNews)
-            fresh = await record_webhook(
-                connection,
-                source=SOURCE,
-                dedupe_key=digest,
-                event_type=payload["type"],
-                subject=request_id or payload.get("prescription_token"),
-                outcome=WebhookOutcome.RECORDED if notified else WebhookOutcome.ENQUEUED,
-                now=now,
-            )
-            if not fresh:
-                return Receipt(Verdict.DUPLICATE, order_uid=uid)
-            if isinstance(news, PrescriptionNews):
-                await _record_prescription(connection, news, now)
-                return Receipt(Verdict.RECORDED)
-            if uid is not None:
-                heard = Outcome(
-                    order_uid=uid,
-                    update=OrderUpdate(heard_from_empower=True),
-                    history=(HistoryEntry("empower_news", payload),),
-                )
-                await orders.apply_outcome(connection, heard, now)
-            # With no order known yet (its placement may still be committing), the job finds
-            # the order itself and re-enqueues the news bound to it.
-            job_ids = await jobs.enqueue(connection, [news_job(uid, payload)], now)
+            await orders.apply_outcome(connection, heard, now)
+        # With no order known yet (its placement may still be committing), the job finds
+        # the order itself and re-enqueues the news bound to it.
+        job_ids = await jobs.enqueue(connection, [news_job(uid, payload)], now)
         return Receipt(Verdict.ENQUEUED, order_uid=uid, job_ids=tuple(job_ids))
 
-    async def _record_unknown(self, news: UnknownNews, digest: str, now: datetime) -> Receipt:
-        async with self.database.transaction() as connection:
-            fresh = await record_webhook(
-                connection,
-                source=SOURCE,
-                dedupe_key=digest,
-                event_type=news.callback_type,
-                subject=None,
-                outcome=WebhookOutcome.IGNORED,
-                now=now,
-            )
+    async def _record_unknown(
+        self, connection: AsyncConnection, *, news: UnknownNews, digest: str, now: datetime
+    ) -> Receipt:
+        fresh = await record_webhook(
+            connection,
+            source=SOURCE,
+            dedupe_key=digest,
+            event_type=news.callback_type,
+            subject=None,
+            outcome=WebhookOutcome.IGNORED,
+            now=now,
+        )
         verdict = Verdict.UNKNOWN if fresh else Verdict.DUPLICATE
         return Receipt(verdict, kind=news.callback_type)
 

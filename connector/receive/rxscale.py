@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,12 +14,19 @@ from connector.domain.jobs import JobSpec
 from connector.domain.lifecycle import RxScaleStatus
 from connector.domain.rxscale import RxScaleEventType, RxScaleNews
 from connector.domain.workflow import cancellation, stock_check
-from connector.receive.intake import intake_order
+from connector.receive.intake import intake_orders
 from connector.receive.receipt import Receipt, Verdict
+from connector.receive.recorder import OneByOne, Recorder, Write, single
 from connector.rxscale.webhook import parse_delivery, verify_signature
 from connector.store import jobs, orders
 from connector.store.database import Database, StoreUnavailable
-from connector.store.webhooks import WebhookOutcome, dedupe_digest, record_webhook
+from connector.store.webhooks import (
+    Delivery,
+    WebhookOutcome,
+    dedupe_digest,
+    record_webhook,
+    record_webhooks,
+)
 
 SOURCE = "rxscale"
 
@@ -28,6 +36,7 @@ class RxScaleReceiver:
     database: Database
     secrets: Sequence[str] = field(repr=False)
     stock_sync: bool = False
+    recorder: Recorder | None = None  # default: a transaction per delivery
 
     async def receive(self, body: bytes, signature: str | None, now: datetime) -> Receipt:
         """Verify the signature over the raw body, read it, record it once, queue its work."""
@@ -53,24 +62,29 @@ class RxScaleReceiver:
             )
 
     async def _record(self, news: RxScaleNews, now: datetime) -> Receipt:
+        recorder = self.recorder or OneByOne(self.database)
+        if news.event_type == RxScaleEventType.ORDER_CREATED:
+            # The bulk of all traffic, and the same few rows each: written as a run.
+            return await recorder.record(Write(record_new_orders, (news, now)))
+        return await recorder.record(single(functools.partial(self._record_in, news=news, now=now)))
+
+    async def _record_in(
+        self, connection: AsyncConnection, *, news: RxScaleNews, now: datetime
+    ) -> Receipt:
         uid = news.subject_uid
-        async with self.database.transaction() as connection:
-            work, outcome = await self._work(connection, news)
-            fresh = await record_webhook(
-                connection,
-                source=SOURCE,
-                dedupe_key=dedupe_digest(*news.dedupe_parts()),
-                event_type=news.event_type,
-                subject=uid,
-                outcome=outcome,
-                now=now,
-            )
-            if not fresh:
-                return Receipt(Verdict.DUPLICATE, order_uid=uid, kind=news.event_type)
-            if news.event_type == RxScaleEventType.ORDER_CREATED:
-                job_ids = await intake_order(connection, uid, now)
-            else:
-                job_ids = await jobs.enqueue(connection, work, now)
+        work, outcome = await self._work(connection, news)
+        fresh = await record_webhook(
+            connection,
+            source=SOURCE,
+            dedupe_key=dedupe_digest(*news.dedupe_parts()),
+            event_type=news.event_type,
+            subject=uid,
+            outcome=outcome,
+            now=now,
+        )
+        if not fresh:
+            return Receipt(Verdict.DUPLICATE, order_uid=uid, kind=news.event_type)
+        job_ids = await jobs.enqueue(connection, work, now)
         return Receipt(
             Verdict(outcome.value), order_uid=uid, job_ids=tuple(job_ids), kind=news.event_type
         )
@@ -80,7 +94,7 @@ class RxScaleReceiver:
     ) -> tuple[list[JobSpec], WebhookOutcome]:
         """Which jobs the news calls for, and how to record it."""
         match news.event_type:
-            case RxScaleEventType.ORDER_CREATED:
+            case RxScaleEventType.ORDER_CREATED:  # taken in by `record_new_orders`
                 return [], WebhookOutcome.ENQUEUED
             case RxScaleEventType.ORDER_UPDATED if news.status == RxScaleStatus.CANCELLED:
                 record = await orders.get_order(connection, news.subject_uid)
@@ -93,3 +107,43 @@ class RxScaleReceiver:
                 return [], WebhookOutcome.RECORDED  # other status changes are RxScale's news
             case _:
                 return [], WebhookOutcome.IGNORED
+
+
+async def record_new_orders(
+    connection: AsyncConnection, items: list[tuple[RxScaleNews, datetime]]
+) -> list[Receipt]:
+    """New-order deliveries, recorded and taken in together. Each gets the receipt it
+    would have got alone: a repeat of a delivery earlier in the run or recorded before is
+    a duplicate, and only the first delivery that takes an order in lists its job."""
+    keys = [dedupe_digest(*news.dedupe_parts()) for news, _ in items]
+    firsts: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        firsts.setdefault(key, index)
+    deliveries = [
+        Delivery(
+            dedupe_key=keys[index],
+            event_type=items[index][0].event_type,
+            subject=items[index][0].subject_uid,
+            outcome=WebhookOutcome.ENQUEUED,
+            received_at=items[index][1],
+        )
+        for index in firsts.values()
+    ]
+    fresh = await record_webhooks(connection, SOURCE, deliveries)
+    taken_in = [
+        news.subject_uid
+        for index, (news, _) in enumerate(items)
+        if firsts[keys[index]] == index and keys[index] in fresh
+    ]
+    new_jobs = await intake_orders(connection, taken_in, max(now for _, now in items))
+    receipts = []
+    for index, (news, _) in enumerate(items):
+        uid = news.subject_uid
+        if firsts[keys[index]] != index or keys[index] not in fresh:
+            receipts.append(Receipt(Verdict.DUPLICATE, order_uid=uid, kind=news.event_type))
+            continue
+        job_ids = tuple(new_jobs.pop(uid, ()))
+        receipts.append(
+            Receipt(Verdict.ENQUEUED, order_uid=uid, job_ids=job_ids, kind=news.event_type)
+        )
+    return receipts

@@ -1,0 +1,133 @@
+"""Group commit (connector.receive.recorder) on a real database: concurrent deliveries
+share transactions, and each is answered only after its own rows are committed, with the
+receipt it would have had alone."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from connector.receive.receipt import Receipt, Verdict
+from connector.receive.recorder import GroupCommit, Write, single
+from connector.receive.rxscale import RxScaleReceiver
+from connector.store import job_queries, orders
+from connector.store.database import Database
+from connector.store.tables import received_webhooks_table
+
+SECRET = "whsec_group_commit_0123456789"
+NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
+
+
+def delivery(uid: str, timestamp: int = 1) -> tuple[bytes, str]:
+    body = json.dumps(
+        {"event_type": "pharmacy_order_created", "timestamp": timestamp, "data": {"uid": uid}}
+    ).encode()
+    return body, hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+
+async def stored(database: Database) -> int:
+    async with database.connect() as c:
+        return int(await c.scalar(select(func.count()).select_from(received_webhooks_table)) or 0)
+
+
+async def test_a_burst_is_written_in_few_transactions_and_deduplicated_exactly(
+    database: Database,
+) -> None:
+    recorder = GroupCommit(database)
+    receiver = RxScaleReceiver(database, [SECRET], recorder=recorder)
+    # 60 orders, each delivered twice at once, plus a second event for 10 of them.
+    sends = [delivery(f"po-{n}") for n in range(60)] * 2
+    sends += [delivery(f"po-{n}", timestamp=2) for n in range(10)]
+    try:
+        receipts = await asyncio.gather(
+            *(receiver.receive(body, signature, NOW) for body, signature in sends)
+        )
+    finally:
+        await recorder.aclose()
+    verdicts = [r.verdict for r in receipts]
+    assert verdicts.count(Verdict.ENQUEUED) == 70
+    assert verdicts.count(Verdict.DUPLICATE) == 60
+    with_jobs = [r for r in receipts if r.job_ids]
+    assert sorted(r.order_uid or "" for r in with_jobs) == sorted(f"po-{n}" for n in range(60))
+    assert await stored(database) == 70
+    async with database.connect() as c:
+        assert len(await orders.list_orders(c, limit=1000)) == 60
+        assert len(await job_queries.list_jobs(c)) == 60
+    assert recorder.deliveries == len(sends)
+    assert recorder.batches < len(sends) / 4  # shared commits, not one each
+
+
+async def test_a_delivery_that_breaks_its_batch_fails_alone(database: Database) -> None:
+    recorder = GroupCommit(database)
+    receiver = RxScaleReceiver(database, [SECRET], recorder=recorder)
+
+    async def broken(connection: AsyncConnection) -> Receipt:
+        raise ValueError("a bug in one write")
+
+    try:
+        results = await asyncio.gather(
+            *(receiver.receive(*delivery(f"po-{n}"), NOW) for n in range(10)),
+            recorder.record(single(broken)),
+            *(receiver.receive(*delivery(f"po-{n}"), NOW) for n in range(10, 20)),
+            return_exceptions=True,
+        )
+    finally:
+        await recorder.aclose()
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert len(errors) == 1
+    assert isinstance(errors[0], ValueError)
+    assert await stored(database) == 20
+
+
+async def test_nothing_is_acknowledged_before_its_commit(database: Database) -> None:
+    recorder = GroupCommit(database)
+    seen: list[int] = []
+
+    async def slow_many(connection: AsyncConnection, items: list[int]) -> list[Receipt]:
+        await asyncio.sleep(0.2)  # the transaction is still open
+        seen.extend(items)
+        return [Receipt(Verdict.RECORDED) for _ in items]
+
+    try:
+        task = asyncio.gather(*(recorder.record(Write(slow_many, n)) for n in range(5)))
+        await asyncio.sleep(0.1)
+        assert not task.done()
+        receipts = await task
+    finally:
+        await recorder.aclose()
+    assert [r.verdict for r in receipts] == [Verdict.RECORDED] * 5
+    assert sorted(seen) == [0, 1, 2, 3, 4]
+
+
+async def test_an_unavailable_database_fails_the_whole_batch() -> None:
+    database = Database("postgresql://connector:secret@127.0.0.1:1/connector")
+    recorder = GroupCommit(database)
+    receiver = RxScaleReceiver(database, [SECRET], recorder=recorder)
+    try:
+        receipts = await asyncio.gather(
+            *(receiver.receive(*delivery(f"po-{n}"), NOW) for n in range(5))
+        )
+    finally:
+        await recorder.aclose()
+        await database.close()
+    assert {r.verdict for r in receipts} == {Verdict.UNAVAILABLE}
+
+
+@pytest.mark.parametrize("size", [1, 3])
+async def test_close_writes_what_is_queued(database: Database, size: int) -> None:
+    recorder = GroupCommit(database)
+    receiver = RxScaleReceiver(database, [SECRET], recorder=recorder)
+    tasks = [asyncio.create_task(receiver.receive(*delivery(f"po-{n}"), NOW)) for n in range(size)]
+    await asyncio.sleep(0)
+    await recorder.aclose()
+    async with asyncio.timeout(5):  # answered, not left waiting on a writer that stopped
+        receipts = await asyncio.gather(*tasks)
+    assert all(r.verdict is Verdict.ENQUEUED for r in receipts)
+    assert await stored(database) == size
