@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from bench.common import migrated_postgres
 from bench.processes import (
     BENCH_SECRET,
+    ROOT,
     Served,
     WrkResult,
     start_bare,
@@ -115,7 +116,7 @@ async def killed_after_load(database_url: str, directory: Path, seconds: float) 
     }
 
 
-async def run(seconds: float, repeat: int) -> dict[str, Any]:
+async def run(seconds: float, repeat: int, before: Path | None = None) -> dict[str, Any]:
     report: dict[str, Any] = {"seconds_per_run": seconds, "repeat": repeat}
     with tempfile.TemporaryDirectory(prefix="connector-intake-") as tmp:
         directory = Path(tmp)
@@ -124,12 +125,18 @@ async def run(seconds: float, repeat: int) -> dict[str, Any]:
             report["bare"] = await load(bare, directory, seconds, repeat, "bare")
         finally:
             await bare.stop()
-        targets = {"sqlite": f"sqlite:///{directory / 'intake.db'}"}
-        async with migrated_postgres() as postgres_url:
+        targets = {"sqlite": (f"sqlite:///{directory / 'intake.db'}", ROOT)}
+        if before is not None:
+            targets["sqlite_before"] = (f"sqlite:///{directory / 'before.db'}", before)
+        async with migrated_postgres() as postgres_url, migrated_postgres() as postgres_before:
             if postgres_url is not None:
-                targets["postgresql"] = postgres_url
-            for name, url in targets.items():
-                served = await start_connector(url, directory, CONNECTOR_WORKER__CONCURRENCY="0")
+                targets["postgresql"] = (postgres_url, ROOT)
+            if postgres_before is not None and before is not None:
+                targets["postgresql_before"] = (postgres_before, before)
+            for name, (url, tree) in targets.items():
+                served = await start_connector(
+                    url, directory, tree, CONNECTOR_WORKER__CONCURRENCY="0"
+                )
                 try:
                     report[name] = await load(served, directory, seconds, repeat, name)
                 finally:
@@ -159,7 +166,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     figure, (throughput, latency) = plt.subplots(1, 2, figsize=(11, 4))
-    for name in ("bare", "sqlite", "postgresql"):
+    for name in ("bare", "sqlite", "sqlite_before", "postgresql", "postgresql_before"):
         if name not in report:
             continue
         xs = [int(c) for c in report[name]]
@@ -196,8 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the report here")
     parser.add_argument("--plot", type=Path, help="draw a PNG here (needs matplotlib)")
+    parser.add_argument(
+        "--before", type=Path, help="a checkout of an earlier version, measured in the same run"
+    )
     args = parser.parse_args(argv)
-    report = asyncio.run(run(args.seconds, args.repeat))
+    report = asyncio.run(run(args.seconds, args.repeat, args.before))
     text = json.dumps(report, indent=2)
     print(text)
     if args.json:

@@ -73,10 +73,10 @@ async def start_bare() -> Served:
     return served
 
 
-def connector_env(database_url: str, port: int, **extra: str) -> dict[str, str]:
+def connector_env(database_url: str, port: int, tree: Path = ROOT, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")}
     env.update(
-        PYTHONPATH=str(ROOT),
+        PYTHONPATH=str(tree),
         CONNECTOR_DATABASE_URL=database_url,
         CONNECTOR_LOG_FORMAT="json",
         CONNECTOR_LOG_LEVEL="warning",
@@ -95,7 +95,10 @@ def connector_env(database_url: str, port: int, **extra: str) -> dict[str, str]:
     return env
 
 
-async def start_connector(database_url: str, directory: Path, **extra: str) -> Served:
+async def start_connector(
+    database_url: str, directory: Path, tree: Path = ROOT, **extra: str
+) -> Served:
+    """`connector run` from `tree` (another checkout measures an earlier version)."""
     port = free_port()
     log = (directory / f"connector-{port}.log").open("wb")
     process = await asyncio.create_subprocess_exec(
@@ -103,7 +106,7 @@ async def start_connector(database_url: str, directory: Path, **extra: str) -> S
         "-m",
         "connector",
         "run",
-        env=connector_env(database_url, port, **extra),
+        env=connector_env(database_url, port, tree, **extra),
         cwd=directory,
         stdout=log,
         stderr=log,

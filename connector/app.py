@@ -74,7 +74,9 @@ class Daemon:
         self.metrics = Metrics()
         self.systemd = SystemdNotifier()
         self.database = Database(settings.database_url)
-        self.rxscale = rxscale_client(settings, self.metrics, limiter=rxscale_limiter(settings))
+        self.rxscale = rxscale_client(
+            settings, self.metrics, limiter=rxscale_limiter(settings, self.database)
+        )
         self.empower = empower_client(settings, self.metrics)
         self.signal = JobSignal()
         deps = Dependencies(

@@ -10,6 +10,7 @@ from connector.domain.mapping import MappingPolicy
 from connector.domain.retry import RetryPolicy
 from connector.empower.client import EmpowerClient
 from connector.metrics import Metrics
+from connector.partner.http import Limiter
 from connector.partner.ratelimit import Rate, RateLimiter
 from connector.receive.empower import EmpowerReceiver
 from connector.receive.recorder import Recorder
@@ -17,6 +18,7 @@ from connector.receive.rxscale import RxScaleReceiver
 from connector.rxscale.client import RxScaleClient
 from connector.settings import Settings
 from connector.store.database import Database
+from connector.store.rate_limit import SharedRateLimiter, Window
 from connector.work.accept import AcceptOrder
 from connector.work.base import Dependencies, JobHandler
 from connector.work.cancel import CancelOrder
@@ -56,15 +58,21 @@ def mapping_policy(settings: Settings) -> MappingPolicy:
     )
 
 
-def rxscale_limiter(settings: Settings) -> RateLimiter:
-    return RateLimiter(
-        Rate(settings.rxscale.rate_limit_per_second, 1.0),
-        Rate(settings.rxscale.rate_limit_per_minute, 60.0),
-    )
+def rxscale_limiter(settings: Settings, database: Database | None = None) -> Limiter:
+    """RxScale's limits per key. On PostgreSQL every replica shares one budget through the
+    database (a rolling update with one replica more draws no 429); on SQLite there is one
+    process, and its own limiter suffices."""
+    per_second = settings.rxscale.rate_limit_per_second
+    per_minute = settings.rxscale.rate_limit_per_minute
+    if database is not None and database.is_postgresql:
+        return SharedRateLimiter(
+            database, "rxscale", [Window(per_second, 1.0), Window(per_minute, 60.0)]
+        )
+    return RateLimiter(Rate(per_second, 1.0), Rate(per_minute, 60.0))
 
 
 def rxscale_client(
-    settings: Settings, metrics: Metrics | None = None, *, limiter: RateLimiter | None = None
+    settings: Settings, metrics: Metrics | None = None, *, limiter: Limiter | None = None
 ) -> RxScaleClient:
     return RxScaleClient(
         settings.rxscale.base_url,

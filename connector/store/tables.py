@@ -146,6 +146,18 @@ class JobRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
+class RateSlotRow(Base):
+    """One request to a partner under a limit shared by replicas (PostgreSQL only)."""
+
+    __tablename__ = "rate_slots"
+    __table_args__ = (Index("ix_rate_slots_bucket_started_at", "bucket", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    bucket: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
 # Typed handles for Core statements (`Model.__table__` is typed as a plain FromClause).
 orders_table = cast(Table, OrderRow.__table__)
 order_counts_table = cast(Table, OrderCountRow.__table__)

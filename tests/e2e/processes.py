@@ -141,9 +141,13 @@ class Cluster:
         *,
         replicas: int = 3,
         empower: EmpowerSandbox | None = None,
+        rxscale: RxScaleSandbox | None = None,
         worker: dict[str, str] | None = None,
+        rate_limited: bool = False,
     ) -> Cluster:
-        sandbox = await start_sandbox(RxScaleSandbox(), empower or EmpowerSandbox())
+        """`rate_limited`: the replicas keep RxScale's documented limits (10/s, 600/min),
+        together; otherwise their limiters are off."""
+        sandbox = await start_sandbox(rxscale or RxScaleSandbox(), empower or EmpowerSandbox())
         ports = [free_port() for _ in range(replicas)]
         balancer = RoundRobinBalancer([f"http://127.0.0.1:{p}" for p in ports])
         runner, balancer_url = await serve(balancer.app(), "127.0.0.1", 0)
@@ -161,8 +165,8 @@ class Cluster:
             "CONNECTOR_EMPOWER__BASE_URL": sandbox.empower_url,
             "CONNECTOR_EMPOWER__API_KEY": sandbox.empower.api_key,
             "CONNECTOR_EMPOWER__WEBHOOK_KEYS": EMPOWER_HOOK_KEY,
-            "CONNECTOR_RXSCALE__RATE_LIMIT_PER_SECOND": "0",
-            "CONNECTOR_RXSCALE__RATE_LIMIT_PER_MINUTE": "0",
+            "CONNECTOR_RXSCALE__RATE_LIMIT_PER_SECOND": "10" if rate_limited else "0",
+            "CONNECTOR_RXSCALE__RATE_LIMIT_PER_MINUTE": "600" if rate_limited else "0",
             "CONNECTOR_WORKER__LEASE_SECONDS": "3",
             "CONNECTOR_WORKER__BACKOFF_BASE_SECONDS": "0.1",
             "CONNECTOR_WORKER__BACKOFF_MAX_SECONDS": "1",

@@ -55,6 +55,7 @@ async def test_upgrade_is_idempotent_and_downgrade_reverses_it(database_url: str
                 "order_counts",
                 "order_events",
                 "received_webhooks",
+                "rate_slots",
                 "jobs",
             }
             await c.run_sync(downgrade)
