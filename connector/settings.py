@@ -132,7 +132,7 @@ class RxScaleApiSettings(BaseModel):
 
 class RxScaleSettings(RxScaleApiSettings):
     webhook_secrets: Secrets
-    # RxScale's documented limits per key; with several replicas, divide by their number.
+    # RxScale's documented limits per key; on PostgreSQL the replicas share them.
     # 0 turns a limit off.
     rate_limit_per_second: int = Field(default=10, ge=0)
     rate_limit_per_minute: int = Field(default=600, ge=0)
