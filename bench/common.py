@@ -16,6 +16,19 @@ from tests.conftest import create_postgres_database, drop_postgres_database
 
 
 @asynccontextmanager
+async def empty_postgres() -> AsyncIterator[str | None]:
+    """A fresh PostgreSQL database with no schema, or None when no server is configured."""
+    if not os.environ.get("CONNECTOR_TEST_DATABASE_URL"):
+        yield None
+        return
+    url = await create_postgres_database()
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(url)
+
+
+@asynccontextmanager
 async def migrated_postgres() -> AsyncIterator[str | None]:
     """A fresh, migrated PostgreSQL database for one benchmark run, or None when
     CONNECTOR_TEST_DATABASE_URL names no server (the benchmark then measures SQLite only)."""

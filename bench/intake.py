@@ -25,12 +25,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bench.common import migrated_postgres
+from bench.common import empty_postgres, migrated_postgres
 from bench.processes import (
     BENCH_SECRET,
     ROOT,
     Served,
     WrkResult,
+    migrate_with,
     start_bare,
     start_connector,
     wrk,
@@ -128,10 +129,11 @@ async def run(seconds: float, repeat: int, before: Path | None = None) -> dict[s
         targets = {"sqlite": (f"sqlite:///{directory / 'intake.db'}", ROOT)}
         if before is not None:
             targets["sqlite_before"] = (f"sqlite:///{directory / 'before.db'}", before)
-        async with migrated_postgres() as postgres_url, migrated_postgres() as postgres_before:
+        async with migrated_postgres() as postgres_url, empty_postgres() as postgres_before:
             if postgres_url is not None:
                 targets["postgresql"] = (postgres_url, ROOT)
             if postgres_before is not None and before is not None:
+                await migrate_with(before, postgres_before, directory)
                 targets["postgresql_before"] = (postgres_before, before)
             for name, (url, tree) in targets.items():
                 served = await start_connector(

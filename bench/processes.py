@@ -116,6 +116,20 @@ async def start_connector(
     return served
 
 
+async def migrate_with(tree: Path, database_url: str, directory: Path) -> None:
+    """`connector migrate` from `tree`: an earlier version needs its own schema."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "connector",
+        "migrate",
+        env=connector_env(database_url, 0, tree),
+        cwd=directory,
+    )
+    if await process.wait() != 0:
+        raise RuntimeError(f"connector migrate from {tree} failed")
+
+
 @dataclass(frozen=True)
 class WrkResult:
     requests: int
