@@ -154,6 +154,9 @@ async def test_the_sandbox_command_serves_both_partners(tmp_path: Path) -> None:
         cwd=tmp_path,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
+        # A shell's background job starts with SIGINT ignored, and a child inherits that:
+        # Ctrl-C is what this test sends, so the child gets the default back.
+        preexec_fn=_default_sigint,
     )
     try:
         assert await wait_for_http(
@@ -172,3 +175,7 @@ async def test_the_sandbox_command_serves_both_partners(tmp_path: Path) -> None:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
