@@ -41,6 +41,28 @@ _DRIVER_FAILURES: tuple[type[BaseException], ...] = (
 )
 
 
+# Wrapped by SQLAlchemy when they happen on connecting (a server starting up or shutting
+# down answers 57P0x): the server is away, not the statement wrong.
+_SERVER_AWAY: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.InterfaceError,
+    OSError,
+    TimeoutError,
+)
+
+
+def _caused_by_the_server_being_away(error: DBAPIError) -> bool:
+    seen: BaseException | None = error.orig
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, _SERVER_AWAY):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 class StoreUnavailable(Exception):
     """The database could not do what was asked (unreachable, restarting, refused): nothing
     was written. The one database failure the layers above the store handle."""
@@ -62,9 +84,11 @@ async def _unavailable_as_ours() -> AsyncIterator[None]:
     except _DRIVER_FAILURES as exc:
         raise StoreUnavailable(exc) from exc
     except DBAPIError as exc:
-        if not exc.connection_invalidated:
-            raise
-        raise StoreUnavailable(exc, stale_connection=True) from exc
+        if exc.connection_invalidated:
+            raise StoreUnavailable(exc, stale_connection=True) from exc
+        if _caused_by_the_server_being_away(exc):
+            raise StoreUnavailable(exc) from exc
+        raise
 
 
 _DRIVERS = {
