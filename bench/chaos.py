@@ -201,7 +201,6 @@ class Run:
     def _environment(
         self, rxscale_url: str, empower_url: str, connector_url: str
     ) -> dict[str, str]:
-        replicas = 2 if self.is_postgres else 1
         secrets = [
             self.rxscale.subscribe(f"{connector_url}/webhooks/rxscale", event).signing_secret
             for event in ("pharmacy_order_created", "pharmacy_order_updated")
@@ -215,9 +214,9 @@ class Run:
             "CONNECTOR_RXSCALE__API_KEY": self.rxscale.api_key,
             "CONNECTOR_RXSCALE__WEBHOOK_SECRETS": ",".join(secrets),
             "CONNECTOR_RXSCALE__TIMEOUT_SECONDS": "2",
-            # RxScale's real limit, shared out between the replicas as the docs tell.
-            "CONNECTOR_RXSCALE__RATE_LIMIT_PER_SECOND": str(10 // replicas),
-            "CONNECTOR_RXSCALE__RATE_LIMIT_PER_MINUTE": str(600 // replicas),
+            # RxScale's real limit; on PostgreSQL the replicas share it through the database.
+            "CONNECTOR_RXSCALE__RATE_LIMIT_PER_SECOND": "10",
+            "CONNECTOR_RXSCALE__RATE_LIMIT_PER_MINUTE": "600",
             "CONNECTOR_EMPOWER__BASE_URL": empower_url,
             "CONNECTOR_EMPOWER__API_KEY": self.empower.api_key,
             "CONNECTOR_EMPOWER__WEBHOOK_KEYS": EMPOWER_HOOK_KEY,

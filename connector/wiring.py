@@ -66,7 +66,12 @@ def rxscale_limiter(settings: Settings, database: Database | None = None) -> Lim
     per_minute = settings.rxscale.rate_limit_per_minute
     if database is not None and database.is_postgresql:
         return SharedRateLimiter(
-            database, "rxscale", [Window(per_second, 1.0), Window(per_minute, 60.0)]
+            database,
+            "rxscale",
+            [Window(per_second, 1.0), Window(per_minute, 60.0)],
+            # No request outlives the client's timeout: a slot a dead replica left
+            # unstamped is finished by then.
+            stale_after_seconds=settings.rxscale.timeout_seconds + 1.0,
         )
     return RateLimiter(Rate(per_second, 1.0), Rate(per_minute, 60.0))
 

@@ -6,7 +6,8 @@ it counts, as the in-process limiter's does, from its start until a window after
 finished, so that the partner can never count more in any of its windows. Decisions are
 serialised per bucket by a transaction-scoped advisory lock and use the database's clock,
 so the replicas' own clocks do not matter. A replica that dies mid-request leaves a row
-without a finish; it stops counting after `stale_after_seconds`.
+without a finish: no request outlives the client's timeout, so after `stale_after_seconds`
+(that timeout and a little) the row counts as finished then, for one more window.
 """
 
 from __future__ import annotations
@@ -33,21 +34,23 @@ class Window:
 
 _TAKE = text(
     """
-    WITH recent AS (
-        SELECT started_at, finished_at FROM rate_slots
+    WITH slots AS (
+        SELECT
+            finished_at IS NULL
+                AND started_at > clock_timestamp() - make_interval(secs => :stale) AS running,
+            -- a slot its replica never stamped finished by the client's timeout at the latest
+            coalesce(finished_at, started_at + make_interval(secs => :stale)) AS done_at
+        FROM rate_slots
         WHERE bucket = :bucket
-          AND (
-              finished_at IS NULL
-              AND started_at > clock_timestamp() - make_interval(secs => :stale)
-              OR finished_at > clock_timestamp() - make_interval(secs => :longest)
-          )
+          AND started_at > clock_timestamp() - make_interval(secs => :stale + :longest)
     )
     SELECT
         extract(epoch FROM clock_timestamp())::float8 AS now,
-        array_agg(extract(epoch FROM finished_at)::float8 ORDER BY finished_at)
-            FILTER (WHERE finished_at IS NOT NULL) AS finished,
-        count(*) FILTER (WHERE finished_at IS NULL) AS in_flight
-    FROM recent
+        array_agg(extract(epoch FROM done_at)::float8 ORDER BY done_at)
+            FILTER (WHERE NOT running
+                    AND done_at > clock_timestamp() - make_interval(secs => :longest)) AS finished,
+        count(*) FILTER (WHERE running) AS in_flight
+    FROM slots
     """
 )
 
@@ -59,7 +62,7 @@ class SharedRateLimiter:
         bucket: str,
         windows: Sequence[Window],
         *,
-        stale_after_seconds: float = 120.0,
+        stale_after_seconds: float = 30.0,
     ) -> None:
         self.database = database
         self.bucket = bucket
