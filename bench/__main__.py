@@ -4,10 +4,11 @@
     metrics  what a scrape of /metrics costs with a year of orders, against a day's
     fuzz     hostile requests against a real connector process (docs/security.md)
     parked   a new order's latency under a flood of news about unknown orders
+    latency  webhook to Empower order, one order at a time, 0 ms partners
     chaos    faults, outages and kills, with invariants checked from the partners' records
 
 Not built yet: `relay` (a backlog through the whole relay) and `memory` (RSS over
-20,000 orders); see docs/benchmarks.md.
+20,000 orders).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-BENCHMARKS = ("intake", "metrics", "fuzz", "parked", "chaos")
+BENCHMARKS = ("intake", "metrics", "fuzz", "parked", "chaos", "latency")
 
 
 def main(argv: list[str]) -> int:
@@ -41,6 +42,10 @@ def main(argv: list[str]) -> int:
         from bench import chaos
 
         return asyncio.run(chaos.main())
+    if name == "latency":
+        from bench import latency
+
+        return asyncio.run(latency.main())
     from bench import parked_news
 
     return asyncio.run(parked_news.main())
