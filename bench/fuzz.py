@@ -21,7 +21,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import sqlite3
 import sys
 import tempfile
@@ -32,23 +31,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.hostile import KINDS, Credentials, HostileRequest, generate, send
+from bench.processes import free_port, rss_mib
 
 CREDENTIALS = Credentials("whsec_fuzz_run_secret_0123456789", "empower-fuzz-run-key-0123456789")
 IDLE_TIMEOUT = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def start_connector(directory: Path, port: int) -> asyncio.subprocess.Process:
