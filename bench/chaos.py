@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -423,12 +424,18 @@ async def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--orders", type=int, help="override the setting's number of orders")
     parser.add_argument("--json", type=Path, help="also write the report here")
+    parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
     args = parser.parse_args()
     setting = SETTINGS[args.setting]
     if args.orders:
         setting = dataclasses.replace(setting, orders=args.orders)
-    with tempfile.TemporaryDirectory(prefix="connector-chaos-") as scratch:
-        work = Path(scratch)
+    with contextlib.ExitStack() as stack:
+        # --keep: the replicas' logs and the SQLite file stay for reading afterwards.
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            work = args.keep
+        else:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="connector-chaos-")))
         if args.database == "postgresql":
             async with migrated_postgres() as url:
                 if url is None:
