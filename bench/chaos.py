@@ -56,7 +56,7 @@ from connector.sandbox.faults import Chaos
 from connector.sandbox.ratelimit import SlidingWindowLimit
 from connector.sandbox.runner import serve, start_sandbox
 from connector.sandbox.rxscale_server import RxScaleSandbox
-from connector.store import job_queries, orders
+from connector.store import job_queries, order_queries
 from connector.store.database import Database
 from tests.e2e.processes import Replica, base_env, free_port, run_connector
 
@@ -297,7 +297,8 @@ class Run:
         database = Database(self.database_url)
         try:
             async with database.connect() as c:
-                records = {r.rxscale_uid: r for r in await orders.list_orders(c, limit=10**6)}
+                mapped = await order_queries.list_orders(c, limit=10**6)
+                records = {r.rxscale_uid: r for r in mapped}
                 finished = await job_queries.list_jobs(
                     c, states=[JobState.DEAD, JobState.FAILED], limit=10**6
                 )

@@ -24,7 +24,7 @@ from connector.sandbox.ratelimit import SlidingWindowLimit
 from connector.sandbox.runner import RunningSandbox, listening_socket, start_sandbox, url_of
 from connector.sandbox.rxscale_server import EVENT_TYPES, RxScaleSandbox
 from connector.settings import Settings, isolated
-from connector.store import orders
+from connector.store import order_queries
 
 RXSCALE_API_KEY = "rxs_sandbox_key"
 EMPOWER_API_KEY = "emp_sandbox_key"
@@ -188,7 +188,7 @@ class LocalStack:
 
     async def records(self, uids: Iterable[str] | None = None) -> dict[str, OrderRecord]:
         async with self.daemon.database.engine.connect() as connection:
-            found = await orders.list_orders(connection, limit=100_000)
+            found = await order_queries.list_orders(connection, limit=100_000)
         wanted = set(uids) if uids is not None else None
         return {r.rxscale_uid: r for r in found if wanted is None or r.rxscale_uid in wanted}
 

@@ -3,6 +3,9 @@ TOML file named by `CONNECTOR_CONFIG_FILE`, and keyword arguments (see `settings
 The settings classes here say what each setting means and what values it takes.
 
 Read once by the commands and passed down; nothing reads the environment at import time.
+
+Longer than our other modules on purpose: it is the one place an operator reads to learn
+every setting, its default and its bounds, so its sections stay together.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from connector.domain.lifecycle import OrderState
 from connector.domain.records import OrderHistoryRow, OrderRecord
 from connector.receive.operator import NotRerunnable, rerun_order
 from connector.settings import StorageSettings
-from connector.store import orders
+from connector.store import order_queries, orders
 from connector.store.database import Database
 from connector.text import table
 
@@ -82,7 +82,7 @@ def history_json(row: OrderHistoryRow) -> dict[str, Any]:
 async def _list(database: Database, args: argparse.Namespace) -> int:
     state = OrderState(args.state) if args.state else None
     async with database.engine.connect() as connection:
-        records = await orders.list_orders(connection, state=state, limit=args.limit)
+        records = await order_queries.list_orders(connection, state=state, limit=args.limit)
     if args.json:
         json_lines(record_json(record) for record in records)
         return EXIT_OK
@@ -106,7 +106,7 @@ async def _list(database: Database, args: argparse.Namespace) -> int:
 async def _show(database: Database, args: argparse.Namespace) -> int:
     async with database.engine.connect() as connection:
         record = await orders.get_order(connection, args.uid)
-        history = await orders.order_history(connection, args.uid) if record else []
+        history = await order_queries.order_history(connection, args.uid) if record else []
     if record is None:
         return refuse(f"no order {args.uid!r} is known")
     if args.json:

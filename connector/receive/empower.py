@@ -18,7 +18,7 @@ from connector.domain.workflow import news as news_job
 from connector.empower.webhook import ALL_AUTH_FORMS, AuthForm, authorized_form, parse_event
 from connector.receive.receipt import Receipt, Verdict
 from connector.receive.recorder import OneByOne, Recorder, single
-from connector.store import jobs, orders
+from connector.store import jobs, order_queries, orders
 from connector.store.database import Database, StoreUnavailable
 from connector.store.news_codec import news_to_payload
 from connector.store.webhooks import WebhookOutcome, record_webhook
@@ -123,6 +123,6 @@ async def _record_prescription(
     """NOTIFY_RX news goes into the history of every order of that patient token."""
     if news.patient_token is None:
         return
-    for uid in await orders.uids_for_patient_token(connection, news.patient_token):
+    for uid in await order_queries.uids_for_patient_token(connection, news.patient_token):
         entry = HistoryEntry("prescription_notified", news_to_payload(news))
         await orders.add_history(connection, uid, entry, now)

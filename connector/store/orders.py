@@ -1,24 +1,25 @@
-"""The order mapping and its append-only history."""
+"""The order mapping and its append-only history: creating orders, moving them through
+the lifecycle, and re-running them. Reading them for reports is in `order_queries`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, case, func, insert, select, update
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.domain.empower import Tracking
 from connector.domain.jobs import JsonObject
 from connector.domain.lifecycle import OrderEvent, OrderState, apply
 from connector.domain.outcome import HistoryEntry, OrderUpdate, Outcome
-from connector.domain.records import OrderHistoryRow, OrderRecord
+from connector.domain.records import OrderRecord
+from connector.store import order_counts
 from connector.store.dialect import insert_or_ignore
-from connector.store.tables import order_counts_table, order_events_table, orders_table
+from connector.store.tables import order_events_table, orders_table
 
 orders = orders_table
-order_counts = order_counts_table
 order_events = order_events_table
 
 
@@ -64,7 +65,7 @@ async def create_orders_if_absent(
     ]
     created = set((await connection.execute(statement, rows)).scalars())
     if created:
-        await count_move(connection, None, OrderState.RECEIVED, times=len(created))
+        await order_counts.count_move(connection, None, OrderState.RECEIVED, times=len(created))
         events: list[dict[str, object]] = [
             {
                 "rxscale_uid": uid,
@@ -84,7 +85,7 @@ async def create_orders_if_absent(
 
 async def get_order(connection: AsyncConnection, uid: str) -> OrderRecord | None:
     row = (await connection.execute(select(orders).where(orders.c.rxscale_uid == uid))).first()
-    return _to_record(row) if row is not None else None
+    return to_record(row) if row is not None else None
 
 
 async def require_order(connection: AsyncConnection, uid: str) -> OrderRecord:
@@ -97,56 +98,6 @@ async def require_order(connection: AsyncConnection, uid: str) -> OrderRecord:
 async def find_uid_by_request_id(connection: AsyncConnection, request_id: str) -> str | None:
     statement = select(orders.c.rxscale_uid).where(orders.c.empower_request_id == request_id)
     return (await connection.execute(statement)).scalar_one_or_none()
-
-
-async def unknown_uids(connection: AsyncConnection, uids: Sequence[str]) -> list[str]:
-    """Those of `uids` the mapping has never seen, in the order given."""
-    if not uids:
-        return []
-    known = set(
-        (
-            await connection.execute(
-                select(orders.c.rxscale_uid).where(orders.c.rxscale_uid.in_(list(uids)))
-            )
-        ).scalars()
-    )
-    return [uid for uid in uids if uid not in known]
-
-
-async def quiet_orders(
-    connection: AsyncConnection,
-    states: Iterable[OrderState],
-    silent_since: datetime,
-    *,
-    limit: int = 500,
-) -> list[str]:
-    """Orders in `states` with no word from Empower since `silent_since`, oldest first."""
-    last_word = func.coalesce(orders.c.empower_checked_at, orders.c.updated_at)
-    statement = (
-        select(orders.c.rxscale_uid)
-        .where(orders.c.state.in_([s.value for s in states]), last_word < silent_since)
-        .order_by(last_word)
-        .limit(limit)
-    )
-    return list((await connection.execute(statement)).scalars())
-
-
-async def records_in_states(
-    connection: AsyncConnection, states: Iterable[OrderState], *, limit: int = 5000
-) -> list[OrderRecord]:
-    """Orders in `states`, least recently changed first, read through the index on state."""
-    statement = (
-        select(orders)
-        .where(orders.c.state.in_([s.value for s in states]))
-        .order_by(orders.c.updated_at)
-        .limit(limit)
-    )
-    return [_to_record(row) for row in await connection.execute(statement)]
-
-
-async def uids_for_patient_token(connection: AsyncConnection, token: str) -> list[str]:
-    statement = select(orders.c.rxscale_uid).where(orders.c.empower_patient_token == token)
-    return list((await connection.execute(statement)).scalars())
 
 
 async def rerun(connection: AsyncConnection, uid: str, now: datetime) -> int:
@@ -179,7 +130,7 @@ async def rerun(connection: AsyncConnection, uid: str, now: datetime) -> int:
     generation = (await connection.execute(statement)).scalar_one_or_none()
     if generation is None or before is None:
         raise StateConflict(uid, OrderState.ON_HOLD)
-    await count_move(connection, transition.before, transition.after)
+    await order_counts.count_move(connection, transition.before, transition.after)
     previous = {
         "empower_order_id": before.empower_order_id,
         "empower_request_id": before.empower_request_id,
@@ -195,94 +146,6 @@ async def rerun(connection: AsyncConnection, uid: str, now: datetime) -> int:
         to_state=transition.after,
     )
     return int(generation)
-
-
-async def list_orders(
-    connection: AsyncConnection, *, state: OrderState | None = None, limit: int = 1000
-) -> list[OrderRecord]:
-    statement = select(orders).order_by(orders.c.id).limit(limit)
-    if state is not None:
-        statement = statement.where(orders.c.state == state.value)
-    return [_to_record(row) for row in await connection.execute(statement)]
-
-
-async def count_by_state(connection: AsyncConnection) -> dict[OrderState, int]:
-    """Orders by state, from the counts kept in step with every move: a handful of rows
-    however many orders there have ever been."""
-    statement = select(order_counts.c.state, order_counts.c.orders)
-    known = {state.value for state in OrderState}
-    return {
-        OrderState(state): int(count)
-        for state, count in await connection.execute(statement)
-        if state in known
-    }
-
-
-async def count_in_state_since(
-    connection: AsyncConnection, state: OrderState, since: datetime
-) -> int:
-    """Orders that moved into `state` (or last changed in it) since `since`, read through
-    the index on state."""
-    statement = select(func.count()).where(
-        orders.c.state == state.value, orders.c.updated_at >= since
-    )
-    return int((await connection.execute(statement)).scalar_one())
-
-
-async def count_move(
-    connection: AsyncConnection, before: OrderState | None, after: OrderState, *, times: int = 1
-) -> None:
-    """`times` orders left `before` (None: they are new) for `after`. One statement, so
-    that concurrent moves lock the counter rows in one order and cannot deadlock."""
-    states = [after.value] if before is None else [before.value, after.value]
-    delta = case((order_counts.c.state == after.value, times), else_=-times)
-    statement = (
-        update(order_counts)
-        .where(order_counts.c.state.in_(states))
-        .values(orders=order_counts.c.orders + delta)
-    )
-    if (await connection.execute(statement)).rowcount == len(states):
-        return
-    # A state counted for the first time (the migration seeds every state known then): the
-    # rows that existed took their share above; a missing one starts at its own delta.
-    present = set(
-        (
-            await connection.execute(
-                select(order_counts.c.state).where(order_counts.c.state.in_(states))
-            )
-        ).scalars()
-    )
-    for state in states:
-        if state in present:
-            continue
-        own = times if state == after.value else -times
-        inserted = await connection.execute(
-            insert_or_ignore(connection, order_counts, "state").values(state=state, orders=own)
-        )
-        if not inserted.rowcount:  # another transaction created it meanwhile
-            await connection.execute(
-                update(order_counts)
-                .where(order_counts.c.state == state)
-                .values(orders=order_counts.c.orders + own)
-            )
-
-
-async def order_history(connection: AsyncConnection, uid: str) -> list[OrderHistoryRow]:
-    statement = (
-        select(order_events).where(order_events.c.rxscale_uid == uid).order_by(order_events.c.id)
-    )
-    return [
-        OrderHistoryRow(
-            id=row.id,
-            rxscale_uid=row.rxscale_uid,
-            kind=row.kind,
-            from_state=OrderState(row.from_state) if row.from_state else None,
-            to_state=OrderState(row.to_state) if row.to_state else None,
-            detail=row.detail,
-            occurred_at=row.occurred_at,
-        )
-        for row in await connection.execute(statement)
-    ]
 
 
 async def add_history(
@@ -328,7 +191,7 @@ async def apply_outcome(
         )
         if (await connection.execute(statement)).rowcount != 1:
             raise StateConflict(uid, first.before)
-        await count_move(connection, first.before, last.after)
+        await order_counts.count_move(connection, first.before, last.after)
         for transition in outcome.transitions:
             await add_history(
                 connection,
@@ -375,7 +238,7 @@ def _touch(update_: OrderUpdate | None, now: datetime) -> dict[str, Any]:
     return {"empower_checked_at": now} if update_ is not None and update_.heard_from_empower else {}
 
 
-def _to_record(row: Row[Any]) -> OrderRecord:
+def to_record(row: Row[Any]) -> OrderRecord:
     tracking = (
         Tracking(row.tracking_number, carrier=row.carrier, tracking_url=row.tracking_url)
         if row.tracking_number

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.domain.jobs import JobState
 from connector.domain.lifecycle import OrderState
-from connector.store import job_queries, orders, webhooks
+from connector.store import job_queries, order_counts, order_queries, webhooks
 from connector.store.tables import jobs_table, orders_table
 from connector.store.webhooks import WebhookOutcome
 
@@ -57,11 +57,11 @@ async def database_figures(connection: AsyncConnection, now: datetime) -> Databa
     return DatabaseFigures(
         jobs_by_state=await job_queries.count_by_state(connection),
         oldest_due_seconds=_age(now, oldest_due),
-        orders_by_state=await orders.count_by_state(connection),
+        orders_by_state=await order_counts.count_by_state(connection),
         oldest_on_hold_seconds=_age(now, oldest_hold),
         unmatched_news=await webhooks.count_by_outcome(connection, WebhookOutcome.UNMATCHED),
         jobs_redriven_repeatedly=await job_queries.count_redriven(connection, REDRIVEN_REPEATEDLY),
-        cancellations_refused_recently=await orders.count_in_state_since(
+        cancellations_refused_recently=await order_queries.count_in_state_since(
             connection, OrderState.CANCEL_REFUSED, now - RECENT
         ),
     )

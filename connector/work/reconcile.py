@@ -29,7 +29,7 @@ from connector.domain.order import OrderPage
 from connector.domain.outcome import NOTHING, Outcome
 from connector.domain.records import OrderRecord
 from connector.domain.workflow import cancellation, refresh
-from connector.store import orders
+from connector.store import order_queries
 from connector.work.base import Dependencies, Handler, OrderHandler, log
 from connector.work.news import EmpowerNewsApplier
 
@@ -55,9 +55,9 @@ class Reconcile(Handler):
         waiting = await self._listed_at_rxscale(RxScaleStatus.WAITING_FOR_PHARMACY)
         silent_since = self.deps.clock.now() - timedelta(seconds=self.deps.stale_after_seconds)
         async with self.deps.database.connect() as connection:
-            unseen = await orders.unknown_uids(connection, waiting)
-            quiet = await orders.quiet_orders(connection, AWAITING_EMPOWER, silent_since)
-            unshipped = await orders.records_in_states(connection, PLACED_NOT_SHIPPED)
+            unseen = await order_queries.unknown_uids(connection, waiting)
+            quiet = await order_queries.quiet_orders(connection, AWAITING_EMPOWER, silent_since)
+            unshipped = await order_queries.records_in_states(connection, PLACED_NOT_SHIPPED)
         cancelled = await self._cancelled_at_rxscale(unshipped)
         run = job.payload.get("bucket", job.id)
         log.info(

@@ -10,7 +10,7 @@ from connector.domain.lifecycle import OrderState
 from connector.sandbox.empower_records import FulfilmentScript
 from connector.sandbox.faults import FaultRule
 from connector.sandbox.fixtures import CATALOGUE
-from connector.store import job_queries, jobs, orders
+from connector.store import job_queries, jobs, order_queries
 from tests.e2e.conftest import MakeStack
 
 DONE = {OrderState.DELIVERED}
@@ -41,7 +41,7 @@ async def test_orders_flow_from_webhook_to_completion_with_tracking(make_stack: 
         }
         assert len(record.empower_prescription_tokens) == len(at_empower.prescription_tokens)
         async with stack.daemon.database.engine.connect() as c:
-            history = await orders.order_history(c, uid)
+            history = await order_queries.order_history(c, uid)
         moves = [h.kind for h in history if h.to_state is not None]
         assert moves == ["received", "accept", "place", "start", "complete", "deliver"]
 
@@ -86,7 +86,7 @@ async def test_an_order_created_before_a_lost_answer_is_found_not_doubled(
     [placed] = stack.sandbox.empower.orders_for(uid)
     assert records[uid].empower_order_id == placed.order_id
     async with stack.daemon.database.engine.connect() as c:
-        kinds = [h.kind for h in await orders.order_history(c, uid)]
+        kinds = [h.kind for h in await order_queries.order_history(c, uid)]
     assert "empower_order_adopted" in kinds
 
 

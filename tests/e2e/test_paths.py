@@ -17,7 +17,7 @@ from connector.sandbox.faults import FaultRule
 from connector.sandbox.fixtures import CATALOGUE
 from connector.sandbox.ratelimit import SlidingWindowLimit
 from connector.settings import MappingSettings
-from connector.store import job_queries, orders
+from connector.store import job_queries, order_queries
 from tests.e2e.conftest import MakeStack
 from tests.e2e.processes import base_env, run_connector
 
@@ -32,7 +32,7 @@ UNMAPPED_ITEM = {
 
 async def history(stack: LocalStack, uid: str) -> list[str]:
     async with stack.daemon.database.engine.connect() as c:
-        return [h.kind for h in await orders.order_history(c, uid)]
+        return [h.kind for h in await order_queries.order_history(c, uid)]
 
 
 def rxscale_statuses(stack: LocalStack, uid: str) -> list[str]:

@@ -20,7 +20,7 @@ from connector.domain.jobs import Job, JobKind, JobState
 from connector.sandbox.empower_records import FulfilmentScript
 from connector.sandbox.empower_server import EmpowerSandbox
 from connector.sandbox.faults import FaultRule
-from connector.store import job_queries, orders
+from connector.store import job_queries, order_queries
 from connector.store.database import Database
 from connector.store.migrate import head_revisions
 from tests.e2e.processes import Cluster, base_env, run_connector
@@ -67,7 +67,7 @@ async def assert_each_order_placed_once_and_completed(cluster: Cluster, uids: li
     database = Database(cluster.extra["database_url"])
     try:
         async with database.engine.connect() as c:
-            mapped = {r.rxscale_uid: r for r in await orders.list_orders(c, limit=10_000)}
+            mapped = {r.rxscale_uid: r for r in await order_queries.list_orders(c, limit=10_000)}
             stuck = await job_queries.list_jobs(c, states=[JobState.DEAD, JobState.FAILED])
     finally:
         await database.close()
@@ -147,7 +147,7 @@ async def test_a_replica_killed_mid_run_loses_and_doubles_nothing(cluster: Clust
         async with database.engine.connect() as c:
             taken_over = [await job_queries.get_job(c, job.id) for job in held]
             adoptions = {
-                uid: [h.kind for h in await orders.order_history(c, uid)]
+                uid: [h.kind for h in await order_queries.order_history(c, uid)]
                 for uid in orphaned_placements
             }
     finally:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from connector.receive.receipt import Receipt, Verdict
 from connector.receive.recorder import GroupCommit, Write, single
 from connector.receive.rxscale import RxScaleReceiver
-from connector.store import job_queries, orders
+from connector.store import job_queries, order_queries
 from connector.store.database import Database
 from connector.store.tables import received_webhooks_table
 
@@ -58,7 +58,7 @@ async def test_a_burst_is_written_in_few_transactions_and_deduplicated_exactly(
     assert sorted(r.order_uid or "" for r in with_jobs) == sorted(f"po-{n}" for n in range(60))
     assert await stored(database) == 70
     async with database.connect() as c:
-        assert len(await orders.list_orders(c, limit=1000)) == 60
+        assert len(await order_queries.list_orders(c, limit=1000)) == 60
         assert len(await job_queries.list_jobs(c)) == 60
     assert recorder.deliveries == len(sends)
     assert recorder.batches < len(sends) / 4  # shared commits, not one each

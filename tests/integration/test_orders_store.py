@@ -10,7 +10,7 @@ from connector.domain.empower import Tracking
 from connector.domain.jobs import JobKind, JobSpec
 from connector.domain.lifecycle import OrderEvent, OrderState, apply, apply_all
 from connector.domain.outcome import HistoryEntry, OrderUpdate, Outcome
-from connector.store import job_queries, jobs, orders
+from connector.store import job_queries, jobs, order_counts, order_queries, orders
 from connector.store.database import Database
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -21,7 +21,7 @@ async def test_an_order_is_created_once_with_its_first_history_row(database: Dat
         assert await orders.create_order_if_absent(c, "po-1", NOW)
         assert not await orders.create_order_if_absent(c, "po-1", NOW)
         record = await orders.require_order(c, "po-1")
-        history = await orders.order_history(c, "po-1")
+        history = await order_queries.order_history(c, "po-1")
     assert record.state is OrderState.RECEIVED
     assert record.empower_prescription_tokens == ()
     assert [(h.kind, h.to_state) for h in history] == [("received", OrderState.RECEIVED)]
@@ -48,7 +48,7 @@ async def test_outcome_moves_state_sets_fields_and_writes_history(database: Data
     async with database.transaction() as c:
         await orders.apply_outcome(c, outcome, NOW, job_id=7)
         record = await orders.require_order(c, "po-1")
-        history = await orders.order_history(c, "po-1")
+        history = await order_queries.order_history(c, "po-1")
         assert await orders.find_uid_by_request_id(c, "fill_request_1") == "po-1"
     assert record.state is OrderState.PLACED
     assert record.empower_prescription_tokens == ("rx_1", "rx_2")
@@ -81,7 +81,7 @@ async def test_a_stale_outcome_changes_nothing_at_all(database: Database) -> Non
     async with database.engine.connect() as c:
         record = await orders.require_order(c, "po-1")
         assert await job_queries.list_jobs(c) == []
-        assert len(await orders.order_history(c, "po-1")) == 1
+        assert len(await order_queries.order_history(c, "po-1")) == 1
     assert record.state is OrderState.RECEIVED
     assert record.empower_order_id is None
 
@@ -95,7 +95,7 @@ async def test_counts_by_state(database: Database) -> None:
             Outcome(order_uid="a", transitions=(apply(OrderState.RECEIVED, OrderEvent.CANCEL),)),
             NOW,
         )
-        counts = await orders.count_by_state(c)
+        counts = await order_counts.count_by_state(c)
     assert {state: n for state, n in counts.items() if n} == {
         OrderState.RECEIVED: 2,
         OrderState.CANCELLED: 1,
@@ -111,7 +111,7 @@ async def test_a_rerun_moves_the_old_empower_ids_into_the_history(database: Data
         await orders.apply_outcome(c, Outcome("po-1", transitions, update), NOW)
         generation = await orders.rerun(c, "po-1", NOW)
         record = await orders.require_order(c, "po-1")
-        [retry] = [h for h in await orders.order_history(c, "po-1") if h.kind == "retry"]
+        [retry] = [h for h in await order_queries.order_history(c, "po-1") if h.kind == "retry"]
     assert (generation, record.placement_generation, record.state) == (1, 1, OrderState.RECEIVED)
     assert (record.empower_order_id, record.empower_request_id) == (None, None)
     assert retry.detail["previous"]["empower_order_id"] == "ord_1"

@@ -20,7 +20,7 @@ from connector.domain.jobs import JobKind
 from connector.domain.lifecycle import OrderState
 from connector.receive.empower import EmpowerReceiver
 from connector.receive.rxscale import RxScaleReceiver
-from connector.store import job_queries, orders
+from connector.store import job_queries, order_queries, orders
 from connector.store.database import Database
 from connector.store.migrate import head_revisions
 from connector.store.tables import received_webhooks_table
@@ -69,7 +69,8 @@ class Receiver:
             webhooks = (
                 await c.execute(select(func.count()).select_from(received_webhooks_table))
             ).scalar_one()
-            return webhooks, len(await orders.list_orders(c)), len(await job_queries.list_jobs(c))
+            mapped = await order_queries.list_orders(c)
+            return webhooks, len(mapped), len(await job_queries.list_jobs(c))
 
 
 @pytest.fixture
@@ -220,7 +221,7 @@ async def test_an_empower_event_for_a_known_order_is_bound_to_it(receiver: Recei
     await receiver.empower(shipment("fill_request_7"))
     async with receiver.database.engine.connect() as c:
         [job] = await job_queries.list_jobs(c)
-        history = await orders.order_history(c, "po-7")
+        history = await order_queries.order_history(c, "po-7")
     assert job.order_uid == "po-7"
     assert history[-1].kind == "empower_news"
 

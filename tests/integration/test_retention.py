@@ -13,7 +13,7 @@ from connector.domain.jobs import Job, JobKind, JobSpec, JobState
 from connector.domain.lifecycle import OrderEvent, OrderState, apply_all
 from connector.domain.mapping import MappingPolicy
 from connector.domain.outcome import HistoryEntry, Outcome
-from connector.store import jobs, orders
+from connector.store import jobs, order_counts, order_queries, orders
 from connector.store.database import Database
 from connector.store.retention import prune_batch
 from connector.store.tables import jobs_table, order_events_table, received_webhooks_table
@@ -53,7 +53,7 @@ async def test_orders_are_counted_by_state_as_they_move(database: Database) -> N
         await an_order(c, "po-3", (OrderEvent.CANCEL,), NOW)
         await an_order(c, "po-4", (), NOW)
         await orders.rerun(c, "po-2", NOW)
-        counted = await orders.count_by_state(c)
+        counted = await order_counts.count_by_state(c)
         grouped = select(orders.orders.c.state, func.count()).group_by(orders.orders.c.state)
         actual = {state: count for state, count in (await c.execute(grouped)).all()}
     assert {s.value: n for s, n in counted.items() if n} == actual
@@ -101,8 +101,8 @@ async def test_old_done_work_is_pruned_in_batches_and_live_work_kept(database: D
     assert await rows(database, jobs_table) == 1  # the queued job stays
     assert await rows(database, received_webhooks_table) == 1  # the recent delivery stays
     async with database.connect() as c:
-        kept = {h.rxscale_uid for h in await orders.order_history(c, "po-open")}
-        gone = await orders.order_history(c, "po-done")
+        kept = {h.rxscale_uid for h in await order_queries.order_history(c, "po-open")}
+        gone = await order_queries.order_history(c, "po-done")
         assert await orders.get_order(c, "po-done") is not None  # the mapping stays
     assert kept == {"po-open"}
     assert gone == []
