@@ -11,17 +11,10 @@ from collections.abc import AsyncIterator
 from ipaddress import ip_network
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from connector.domain.clock import SystemClock
 from connector.empower.webhook import AuthForm
-from connector.receive.empower import EmpowerReceiver
-from connector.receive.rxscale import RxScaleReceiver
 from connector.store.database import Database
-from connector.store.migrate import head_revisions
-from connector.web.context import ServiceState, WebContext
-from connector.web.server import build_web_app
-from tests.integration.test_receivers import KEYS, LIMIT, SECRETS, Receiver, created
+from tests.integration.test_receivers import Receiver, created, serve
 
 SHIPMENT = {
     "request_id": "fill_request_1",
@@ -29,22 +22,6 @@ SHIPMENT = {
     "status": "success",
     "details": {"status": "SHIPPED", "tracking_number": "1Z999", "carrier": "ups"},
 }
-
-
-async def serve(database: Database, **options: object) -> Receiver:
-    context = WebContext(
-        database=database,
-        rxscale=RxScaleReceiver(database, SECRETS),
-        empower=EmpowerReceiver(database, KEYS, **options.pop("receiver", {})),  # type: ignore[arg-type]
-        clock=SystemClock(),
-        on_enqueued=lambda: None,
-        state=ServiceState(schema_heads=head_revisions()),
-        max_body_bytes=LIMIT,
-        **options,  # type: ignore[arg-type]
-    )
-    client = TestClient(TestServer(build_web_app(context)))
-    await client.start_server()
-    return Receiver(client, database, context.state, [])
 
 
 @pytest.fixture

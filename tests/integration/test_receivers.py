@@ -73,25 +73,32 @@ class Receiver:
             return webhooks, len(mapped), len(await job_queries.list_jobs(c))
 
 
-@pytest.fixture
-async def receiver(database: Database) -> AsyncIterator[Receiver]:
-    state = ServiceState(schema_heads=head_revisions())
+async def serve(database: Database, **options: Any) -> Receiver:
+    """The web layer over `database` on a loopback port; `options` go to `WebContext`, and
+    `receiver` to the Empower receiver."""
     wakeups: list[int] = []
     context = WebContext(
         database=database,
         rxscale=RxScaleReceiver(database, SECRETS),
-        empower=EmpowerReceiver(database, KEYS),
+        empower=EmpowerReceiver(database, KEYS, **options.pop("receiver", {})),
         clock=SystemClock(),
         on_enqueued=lambda: wakeups.append(1),
-        state=state,
+        state=ServiceState(schema_heads=head_revisions()),
         max_body_bytes=LIMIT,
+        **options,
     )
     client = TestClient(TestServer(build_web_app(context)))
     await client.start_server()
+    return Receiver(client, database, context.state, wakeups)
+
+
+@pytest.fixture
+async def receiver(database: Database) -> AsyncIterator[Receiver]:
+    served = await serve(database)
     try:
-        yield Receiver(client, database, state, wakeups)
+        yield served
     finally:
-        await client.close()
+        await served.client.close()
 
 
 def created(uid: str = "po-1", timestamp: int = 1711900000, **data: Any) -> dict[str, Any]:
@@ -297,17 +304,7 @@ async def test_readiness_fails_when_migrations_are_behind(receiver: Receiver) ->
 async def test_an_unreachable_database_is_503_never_500() -> None:
     # Nothing listens on port 1: asyncpg's refusal arrives raw, not wrapped by SQLAlchemy.
     database = Database("postgresql://connector:secret@127.0.0.1:1/connector")
-    context = WebContext(
-        database=database,
-        rxscale=RxScaleReceiver(database, SECRETS),
-        empower=EmpowerReceiver(database, KEYS),
-        clock=SystemClock(),
-        on_enqueued=lambda: None,
-        state=ServiceState(schema_heads=head_revisions()),
-        max_body_bytes=LIMIT,
-    )
-    client = TestClient(TestServer(build_web_app(context)))
-    await client.start_server()
+    client = (await serve(database)).client
     try:
         body = json.dumps(created()).encode()
         signature = hmac.new(b"whsec_current", body, hashlib.sha256).hexdigest()
