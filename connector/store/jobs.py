@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, case, exists, func, or_, select, text, update
+from sqlalchemy import Row, Select, and_, case, exists, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -124,6 +124,36 @@ async def claim(
         .limit(limit)
         .with_for_update(skip_locked=True, of=jobs)
     )
+    return await _take(connection, candidates, owner, now, lease_seconds)
+
+
+async def claim_next_of_order(
+    connection: AsyncConnection,
+    owner: str,
+    order_uid: str,
+    now: datetime,
+    lease_seconds: float,
+) -> Job | None:
+    """Take the order's next due job for `owner`, if it may run now: the step that follows
+    one just committed, run by the same worker without waiting in the queue."""
+    candidate = (
+        select(jobs.c.id)
+        .where(jobs.c.order_uid == order_uid, _claimable(now))
+        .order_by(jobs.c.priority, jobs.c.run_at, jobs.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True, of=jobs)
+    )
+    taken = await _take(connection, candidate, owner, now, lease_seconds)
+    return taken[0] if taken else None
+
+
+async def _take(
+    connection: AsyncConnection,
+    candidates: Select[tuple[int]],
+    owner: str,
+    now: datetime,
+    lease_seconds: float,
+) -> list[Job]:
     ids = list((await connection.execute(candidates)).scalars())
     if not ids:
         return []

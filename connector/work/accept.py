@@ -1,4 +1,5 @@
-"""accept_order: fetch the new order and tell RxScale it is under review."""
+"""accept_order: fetch the new order and tell RxScale it is under review; the order as
+fetched is handed to the placement that follows (`handoff`)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ class AcceptOrder(OrderHandler):
                 )
             case _:
                 assert_never(plan)
+        self.deps.fetched.keep(order, record.placement_generation, self.deps.clock.now())
         return advance(
             record,
             OrderEvent.ACCEPT,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
 import structlog
@@ -17,6 +17,7 @@ from connector.domain.outcome import NOTHING, Outcome
 from connector.domain.records import OrderRecord
 from connector.store import orders
 from connector.store.database import Database
+from connector.work.handoff import FetchedOrders
 from connector.work.ports import EmpowerApi, RxScaleApi
 
 log = structlog.get_logger("connector.work")
@@ -38,6 +39,8 @@ class Dependencies:
     retention_days: float = 90.0
     # A shipment heard by webhook is relayed only once Empower's API shows it.
     confirm_shipments: bool = True
+    # Accepting hands the order it fetched to the placement that follows (memory only).
+    fetched: FetchedOrders = field(default_factory=FetchedOrders)
 
 
 class JobHandler(Protocol):

@@ -6,6 +6,8 @@ timeout, a crash, a job handed back at shutdown). Only then are patient, prescri
 and order created, each with an `Idempotency-Key` derived from the order, which covers the
 attempts that overlap. An order Empower rejected or cancelled is never adopted: a re-run
 places a new one, under the next generation's external id.
+
+The order comes from accepting when it hands it over (`handoff`), else from RxScale.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ class PlaceOrder(OrderHandler):
     requires = frozenset({OrderState.ACCEPTED})
 
     async def handle(self, job: Job, record: OrderRecord) -> Outcome:
-        order = await self.deps.rxscale.get_order(record.rxscale_uid)
+        uid, generation = record.rxscale_uid, record.placement_generation
+        fetched = self.deps.fetched.take(uid, generation, self.deps.clock.now())
+        order = fetched or await self.deps.rxscale.get_order(uid)
         if order.status == RxScaleStatus.CANCELLED:
             return await self._cancelled_before_placing(record)
         plan = map_order(order, self.deps.policy)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import random
 import uuid
 from collections.abc import Mapping
@@ -117,13 +116,14 @@ class Worker:
             await asyncio.sleep(0.2)
             return 0
         for job in claimed:
-            task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
+            task = asyncio.create_task(self._execute_order_steps(job), name=f"job-{job.id}")
             self._running[job.id] = task
-            task.add_done_callback(functools.partial(self._finished, job.id))
+            task.add_done_callback(self._finished)
         return len(claimed)
 
-    def _finished(self, job_id: int, _task: asyncio.Task[None]) -> None:
-        self._running.pop(job_id, None)
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        for job_id in [i for i, running in self._running.items() if running is task]:
+            del self._running[job_id]
         self.signal.notify()  # a slot is free
 
     async def _idle(self) -> None:
@@ -141,7 +141,21 @@ class Worker:
         except StoreUnavailable:
             return None
 
-    async def _execute(self, job: Job) -> None:
+    async def _execute_order_steps(self, job: Job) -> None:
+        """Run `job`, then, while its order has a next step due, that step in this slot:
+        an order moves on at once instead of queueing behind every other order, and a
+        step can use what the one before it fetched (`handoff`)."""
+        task = asyncio.current_task()
+        current: Job | None = job
+        while current is not None:
+            following = await self._execute(current)
+            if following is not None and task is not None:
+                self._running.pop(current.id, None)
+                self._running[following.id] = task
+            current = following
+
+    async def _execute(self, job: Job) -> Job | None:
+        """Run one job and commit its result; the order's next job, if this worker took it."""
         context = {
             "job_id": job.id,
             "job_kind": job.kind.value,
@@ -154,27 +168,35 @@ class Worker:
             handler = self.handlers[job.kind]
             if job.lease_expiries > self.config.retry.max_lease_expiries:
                 await self.failures.bury_crash_loop(job)
-                return
+                return None
             try:
                 outcome = await handler.run(job)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # every failure is classified
                 await self.failures.failed(job, handler, error)
-                return
+                return None
             try:
-                await self._commit(job, outcome)
+                return await self._commit(job, outcome)
             except jobs.LeaseLost:
                 self.metrics.job(job.kind.value, "lease_lost")
                 log.warning("job_lease_lost")
             except Exception as error:  # e.g. the order moved meanwhile
                 await self.failures.failed(job, handler, error)
+            return None
 
-    async def _commit(self, job: Job, outcome: Outcome) -> None:
+    async def _commit(self, job: Job, outcome: Outcome) -> Job | None:
+        """Commit the job's result. If that queued the order's next step, this worker takes
+        it in the same transaction, so no other claim can come between the two."""
         now = self.clock.now()
+        following = None
         async with self.database.transaction() as connection:
             await jobs.complete(connection, job.id, self.worker_id, now)
             new_jobs = await record_outcome(connection, job, outcome, now)
+            if new_jobs and job.order_uid is not None and not self._stopping.is_set():
+                following = await jobs.claim_next_of_order(
+                    connection, self.worker_id, job.order_uid, now, self.config.lease_seconds
+                )
         self.completed += 1
         self.metrics.job(job.kind.value, "succeeded")
         for transition in outcome.transitions:
@@ -185,9 +207,14 @@ class Worker:
                 to_state=transition.after.value,
                 order_event=transition.event.value,
             )
-        log.info("job_succeeded", follow_ups=len(new_jobs))
-        if new_jobs:
-            self.signal.notify()
+        log.info(
+            "job_succeeded",
+            follow_ups=len(new_jobs),
+            next_job_id=following.id if following is not None else None,
+        )
+        if (new_jobs and following is None) or len(new_jobs) > 1:
+            self.signal.notify()  # for the queue to hand them out
+        return following
 
     async def _heartbeat(self) -> None:
         interval = self.config.lease_seconds / 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -350,7 +351,15 @@ async def test_a_backlog_drains_at_rxscales_rate_without_a_429(tmp_path: Path) -
         assert limit.refused == 0
         assert stack.sandbox.rxscale.requests.count("GET", "", status=429) == 0
         assert stack.sandbox.rxscale.requests.count("PATCH", "", status=429) == 0
-        assert len(stack.sandbox.rxscale.requests.seen) >= 500  # five calls an order
+        # Before shipment: one GET (accepting hands it to placing) and two status changes.
+        requests = stack.sandbox.rxscale.requests
+        gets = Counter(requests.count("GET", f"/pharmacy_orders/{uid}") for uid in uids)
+        patches = Counter(requests.count("PATCH", f"/pharmacy_orders/{uid}/status") for uid in uids)
+        completions = requests.count("PATCH", "/complete_order")
+        print(gets, patches, completions)
+        assert gets == {1: len(uids)}
+        assert patches == {2: len(uids)}
+        assert completions == len(uids)
 
 
 # --- stock ---------------------------------------------------------------------------------------

@@ -3,12 +3,16 @@ never twice."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from connector.domain.errors import Partner, PermanentError
 from connector.domain.jobs import JobKind
 from connector.domain.lifecycle import OrderState
 from connector.domain.outcome import NOTHING
+from connector.work.accept import AcceptOrder
+from connector.work.handoff import FetchedOrders
 from connector.work.placement import PlaceOrder
 from tests.handlers.conftest import Bench
 
@@ -34,6 +38,30 @@ async def test_an_accepted_order_is_placed_once_with_idempotency_keys(bench: Ben
     assert set(bench.empower.idempotency) >= {f"rxscale-{uid}-patient", f"rxscale-{uid}-order"}
     await bench.commit(outcome)
     assert (await bench.record(uid)).empower_order_id == placed.order_id
+
+
+async def test_the_order_accepting_fetched_is_placed_without_fetching_it_again(
+    bench: Bench,
+) -> None:
+    record = await bench.order(OrderState.RECEIVED)
+    uid = record.rxscale_uid
+    await bench.commit(await AcceptOrder(bench.deps).run(bench.job(JobKind.ACCEPT_ORDER, uid)))
+    outcome = await PlaceOrder(bench.deps).run(bench.job(PLACE, uid))
+    assert [t.after for t in outcome.transitions] == [OrderState.PLACED]
+    assert bench.rxscale_calls("GET", f"/pharmacy_orders/{uid}") == 1
+    assert len(bench.deps.fetched) == 0  # handed over once, then gone from memory
+
+
+async def test_a_hand_over_that_is_too_old_is_fetched_again(bench: Bench) -> None:
+    deps = dataclasses.replace(bench.deps, fetched=FetchedOrders(fresh_for_seconds=0.0))
+    record = await bench.order(OrderState.RECEIVED)
+    uid = record.rxscale_uid
+    await bench.commit(await AcceptOrder(deps).run(bench.job(JobKind.ACCEPT_ORDER, uid)))
+    bench.rxscale.orders[uid].set_status("cancelled")  # while placement waited
+    outcome = await PlaceOrder(deps).run(bench.job(PLACE, uid))
+    assert [t.after for t in outcome.transitions] == [OrderState.CANCELLED]
+    assert bench.rxscale_calls("GET", f"/pharmacy_orders/{uid}") == 2
+    assert bench.empower.orders == {}
 
 
 async def test_an_order_that_moved_on_is_skipped(bench: Bench) -> None:

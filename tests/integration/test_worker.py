@@ -92,3 +92,73 @@ async def test_a_job_that_keeps_killing_its_worker_is_buried_unrun(database: Dat
     assert handler.runs == 0
     assert job.last_error is not None
     assert "vanished 6 times" in job.last_error
+
+
+class Steps:
+    """Accepting queues placing for the same order (as the transition table does); every
+    run is noted with the task that ran it."""
+
+    def __init__(self, *, place_after: float = 0.0) -> None:
+        self.place_after = place_after
+        self.ran: list[tuple[JobKind, str | None, asyncio.Task[object] | None]] = []
+
+    async def run(self, job: Job) -> Outcome:
+        self.ran.append((job.kind, job.order_uid, asyncio.current_task()))
+        if job.kind is not JobKind.ACCEPT_ORDER:
+            return NOTHING
+        place = JobSpec(JobKind.PLACE_ORDER, job.order_uid, delay_seconds=self.place_after)
+        return Outcome(follow_ups=(place,))
+
+    async def on_permanent_failure(self, job: Job, error: PartnerError) -> Outcome:
+        return NOTHING
+
+
+async def run_jobs(database: Database, handler: Steps, count: int) -> None:
+    config = WorkerConfig(concurrency=1, lease_seconds=30, idle_seconds=0.05)
+    w = Worker(database, dict.fromkeys(JobKind, handler), config, SystemClock())
+    task = asyncio.create_task(w.run(grace_seconds=1))
+
+    async def all_ran() -> bool:
+        return len(handler.ran) >= count
+
+    try:
+        assert await wait_until(all_ran, within=10)
+    finally:
+        w.stop()
+        await task
+
+
+async def test_an_orders_next_step_runs_at_once_in_the_same_slot(database: Database) -> None:
+    now = SystemClock().now()
+    async with database.transaction() as c:
+        await jobs.enqueue(
+            c,
+            [JobSpec(JobKind.ACCEPT_ORDER, "po-1"), JobSpec(JobKind.ACCEPT_ORDER, "po-2")],
+            now,
+        )
+    handler = Steps()
+    await run_jobs(database, handler, 4)
+    kinds = [(kind, uid) for kind, uid, _ in handler.ran]
+    # In queue order po-2's accept would go before po-1's placement; chained, it does not.
+    assert kinds == [
+        (JobKind.ACCEPT_ORDER, "po-1"),
+        (JobKind.PLACE_ORDER, "po-1"),
+        (JobKind.ACCEPT_ORDER, "po-2"),
+        (JobKind.PLACE_ORDER, "po-2"),
+    ]
+    assert handler.ran[0][2] is handler.ran[1][2]  # one task: no claim came between
+    async with database.connect() as c:
+        assert await job_queries.count_by_state(c) == {}  # all done, none held
+
+
+async def test_a_next_step_that_is_not_due_waits_its_turn(database: Database) -> None:
+    async with database.transaction() as c:
+        await jobs.enqueue(
+            c,
+            [JobSpec(JobKind.ACCEPT_ORDER, "po-1"), JobSpec(JobKind.ACCEPT_ORDER, "po-2")],
+            SystemClock().now(),
+        )
+    handler = Steps(place_after=0.3)
+    await run_jobs(database, handler, 4)
+    kinds = [(kind, uid) for kind, uid, _ in handler.ran]
+    assert kinds[:2] == [(JobKind.ACCEPT_ORDER, "po-1"), (JobKind.ACCEPT_ORDER, "po-2")]
