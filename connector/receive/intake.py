@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.domain.jobs import JobKind
@@ -15,15 +16,16 @@ from connector.store import jobs, orders
 
 async def intake_order(connection: AsyncConnection, uid: str, now: datetime) -> list[int]:
     """Start the mapping for a new RxScale order and queue its acceptance; ids of new jobs."""
-    return (await intake_orders(connection, [uid], now)).get(uid, [])
+    return (await connection.run_sync(intake_orders, [uid], now)).get(uid, [])
 
 
-async def intake_orders(
-    connection: AsyncConnection, uids: Sequence[str], now: datetime
+def intake_orders(
+    connection: Connection, uids: Sequence[str], now: datetime
 ) -> dict[str, list[int]]:
-    """`intake_order` for many orders in a handful of statements; new job ids by uid."""
+    """`intake_order` for many orders in a handful of statements; new job ids by uid.
+    Blocking: new-order deliveries are written in the blocking writer."""
     unique = list(dict.fromkeys(uids))
-    await orders.create_orders_if_absent(connection, unique, now)
+    orders.create_orders_if_absent(connection, unique, now)
     specs = [order_step(JobKind.ACCEPT_ORDER, uid, 0) for uid in unique]
-    created = await jobs.enqueue_by_order(connection, specs, now)
+    created = jobs.enqueue_by_order(connection, specs, now)
     return {uid: ids for uid, ids in created.items() if uid is not None}

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import structlog
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.receive.receipt import Receipt
@@ -26,16 +27,32 @@ log = structlog.get_logger("connector.receive")
 
 Apply = Callable[[AsyncConnection], Awaitable[Receipt]]
 Many = Callable[[AsyncConnection, list[Any]], Awaitable[list[Receipt]]]
+ManyBlocking = Callable[[Connection, list[Any]], list[Receipt]]
 
 
 @dataclass(frozen=True)
 class Write:
     """One delivery's write. `many` writes a run of deliveries of its kind at once (a
     handful of statements for the run instead of a handful each) and answers a receipt
-    for each, in order."""
+    for each, in order. `many_blocking`, when set, is the same as plain blocking code: a
+    batch made only of such writes goes to the database's blocking writer in one piece
+    (`Database.write_blocking`)."""
 
     many: Many
     item: Any
+    many_blocking: ManyBlocking | None = None
+
+    @property
+    def kind(self) -> object:
+        """What writes of one run share: their bulk function."""
+        return self.many_blocking or self.many
+
+    @classmethod
+    def blocking(cls, many: ManyBlocking, item: Any) -> Write:
+        async def on_async(connection: AsyncConnection, items: list[Any]) -> list[Receipt]:
+            return await connection.run_sync(many, items)
+
+        return cls(on_async, item, many)
 
 
 async def _each(connection: AsyncConnection, applies: list[Apply]) -> list[Receipt]:
@@ -62,8 +79,7 @@ class OneByOne:
     database: Database
 
     async def record(self, write: Write) -> Receipt:
-        async with self.database.transaction() as connection:
-            [receipt] = await write.many(connection, [write.item])
+        [receipt] = await _in_one_transaction(self.database, [write])
         return receipt
 
     async def aclose(self) -> None:
@@ -119,13 +135,14 @@ class GroupCommit:
             await self._commit(batch)
 
     async def _commit(self, batch: list[_Pending]) -> None:
+        writes = [pending.write for pending in batch]
         try:
             try:
-                receipts = await self._in_one_transaction(batch)
+                receipts = await _in_one_transaction(self.database, writes)
             except StoreUnavailable as exc:
                 if not exc.stale_connection:
                     raise
-                receipts = await self._in_one_transaction(batch)  # on a fresh connection
+                receipts = await _in_one_transaction(self.database, writes)  # a fresh connection
         except StoreUnavailable as exc:
             for pending in batch:
                 _settle(pending, error=exc)
@@ -147,20 +164,30 @@ class GroupCommit:
         for pending, receipt in zip(batch, receipts, strict=True):
             _settle(pending, receipt=receipt)
 
-    async def _in_one_transaction(self, batch: list[_Pending]) -> list[Receipt]:
-        """In arrival order; consecutive writes of one kind go together."""
-        receipts: list[Receipt] = []
-        async with self.database.transaction() as connection:
-            start = 0
-            while start < len(batch):
-                many = batch[start].write.many
-                end = start + 1
-                while end < len(batch) and batch[end].write.many is many:
-                    end += 1
-                run = [pending.write.item for pending in batch[start:end]]
-                receipts += await many(connection, run)
-                start = end
-        return receipts
+
+async def _in_one_transaction(database: Database, writes: list[Write]) -> list[Receipt]:
+    """In arrival order; consecutive writes of one kind go together."""
+    runs: list[tuple[Write, list[Any]]] = []
+    for write in writes:
+        if runs and runs[-1][0].kind is write.kind:
+            runs[-1][1].append(write.item)
+        else:
+            runs.append((write, [write.item]))
+    if all(write.many_blocking is not None for write, _ in runs):
+
+        def blocking(connection: Connection) -> list[Receipt]:
+            receipts: list[Receipt] = []
+            for write, items in runs:
+                assert write.many_blocking is not None
+                receipts += write.many_blocking(connection, items)
+            return receipts
+
+        return await database.write_blocking(blocking)
+    receipts: list[Receipt] = []
+    async with database.transaction() as connection:
+        for write, items in runs:
+            receipts += await write.many(connection, items)
+    return receipts
 
 
 def _settle(

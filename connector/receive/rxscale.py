@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.domain.errors import MalformedDelivery
@@ -65,7 +66,7 @@ class RxScaleReceiver:
         recorder = self.recorder or OneByOne(self.database)
         if news.event_type == RxScaleEventType.ORDER_CREATED:
             # The bulk of all traffic, and the same few rows each: written as a run.
-            return await recorder.record(Write(record_new_orders, (news, now)))
+            return await recorder.record(Write.blocking(record_new_orders, (news, now)))
         return await recorder.record(single(functools.partial(self._record_in, news=news, now=now)))
 
     async def _record_in(
@@ -109,8 +110,8 @@ class RxScaleReceiver:
                 return [], WebhookOutcome.IGNORED
 
 
-async def record_new_orders(
-    connection: AsyncConnection, items: list[tuple[RxScaleNews, datetime]]
+def record_new_orders(
+    connection: Connection, items: list[tuple[RxScaleNews, datetime]]
 ) -> list[Receipt]:
     """New-order deliveries, recorded and taken in together. Each gets the receipt it
     would have got alone: a repeat of a delivery earlier in the run or recorded before is
@@ -129,13 +130,13 @@ async def record_new_orders(
         )
         for index in firsts.values()
     ]
-    fresh = await record_webhooks(connection, SOURCE, deliveries)
+    fresh = record_webhooks(connection, SOURCE, deliveries)
     taken_in = [
         news.subject_uid
         for index, (news, _) in enumerate(items)
         if firsts[keys[index]] == index and keys[index] in fresh
     ]
-    new_jobs = await intake_orders(connection, taken_in, max(now for _, now in items))
+    new_jobs = intake_orders(connection, taken_in, max(now for _, now in items))
     receipts = []
     for index, (news, _) in enumerate(items):
         uid = news.subject_uid

@@ -1,18 +1,21 @@
-"""The engine and its transactions, with SQLite set up for one durable writer."""
+"""The engine and its transactions, with SQLite set up for one durable writer at a time."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import event, text
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -109,8 +112,11 @@ def normalise_database_url(url: str) -> URL:
     return parsed
 
 
-def _configure_sqlite(engine: AsyncEngine, *, writer: bool) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+T = TypeVar("T")
+
+
+def _configure_sqlite(engine: Engine, *, writer: bool) -> None:
+    @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the sqlite3 module so that BEGIN is ours.
         dbapi_connection.isolation_level = None
@@ -122,7 +128,7 @@ def _configure_sqlite(engine: AsyncEngine, *, writer: bool) -> None:
     if not writer:
         return  # readers begin deferred: in WAL mode they never wait for the writer
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
         # IMMEDIATE takes the write lock up front: a transaction that reads then writes can
         # never fail half-way because another connection wrote in between.
@@ -148,11 +154,16 @@ class Database:
             self.writer = create_async_engine(
                 self.url, pool_size=1, max_overflow=0, pool_timeout=120
             )
-            _configure_sqlite(self.engine, writer=False)
-            _configure_sqlite(self.writer, writer=True)
+            _configure_sqlite(self.engine.sync_engine, writer=False)
+            _configure_sqlite(self.writer.sync_engine, writer=True)
         else:
             self.engine = create_async_engine(self.url, pool_size=pool_size, max_overflow=pool_size)
             self.writer = self.engine
+        # SQLite's writers take turns here, before they touch the file: the async writer
+        # and the blocking one never wait in SQLite's busy handler for each other.
+        self._writer_turn = asyncio.Lock()
+        self._blocking_writer: Engine | None = None
+        self._writer_thread: ThreadPoolExecutor | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -165,8 +176,44 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """One transaction, committed when the block ends without an exception."""
-        async with _unavailable_as_ours(), self.writer.begin() as connection:
+        async with self._turn(), _unavailable_as_ours(), self.writer.begin() as connection:
             yield connection
+
+    async def write_blocking(self, write: Callable[[Connection], T]) -> T:
+        """`write` (plain blocking code) in one transaction, committed when it returns.
+
+        On SQLite it runs in the writer's own thread on its own connection: one hand-over
+        for the whole transaction, where the async driver hands every statement, cursor
+        and fetch to its thread and back (four trips a statement, most of a small
+        transaction's cost). On PostgreSQL it runs on the async connection as usual."""
+        if not self.is_sqlite:
+            async with self.transaction() as connection:
+                return await connection.run_sync(write)
+        async with self._turn(), _unavailable_as_ours():
+            if self._writer_thread is None:
+                self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+            running = asyncio.get_running_loop().run_in_executor(
+                self._writer_thread, self._in_blocking_transaction, write
+            )
+            try:
+                return await asyncio.shield(running)
+            except asyncio.CancelledError:
+                # The thread finishes its transaction regardless: keep the turn until then.
+                with contextlib.suppress(Exception):
+                    await running
+                raise
+
+    def _in_blocking_transaction(self, write: Callable[[Connection], T]) -> T:
+        if self._blocking_writer is None:
+            self._blocking_writer = create_engine(
+                self.url.set(drivername="sqlite"), pool_size=1, max_overflow=0
+            )
+            _configure_sqlite(self._blocking_writer, writer=True)
+        with self._blocking_writer.begin() as connection:
+            return write(connection)
+
+    def _turn(self) -> AbstractAsyncContextManager[Any]:
+        return self._writer_turn if self.is_sqlite else contextlib.nullcontext()
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
@@ -183,6 +230,15 @@ class Database:
         await self.engine.dispose()
         if self.writer is not self.engine:
             await self.writer.dispose()
+        if self._writer_thread is not None:
+            async with self._turn():  # after the blocking write in progress, if any
+                thread, self._writer_thread = self._writer_thread, None
+                if self._blocking_writer is not None:
+                    await asyncio.get_running_loop().run_in_executor(
+                        thread, self._blocking_writer.dispose
+                    )
+                    self._blocking_writer = None
+                thread.shutdown(wait=True)
 
     @property
     def sqlite_file(self) -> Path | None:

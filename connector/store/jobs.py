@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, case, exists, func, or_, select, text, update
+from sqlalchemy import Connection, Row, Select, and_, case, exists, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -41,17 +41,15 @@ async def enqueue(
 ) -> list[int]:
     """Insert jobs; one whose `unique_key` exists already is skipped. Returns new ids, in
     the order of `specs`."""
-    return sorted(
-        job_id
-        for ids in (await enqueue_by_order(connection, specs, now)).values()
-        for job_id in ids
-    )
+    created = await connection.run_sync(enqueue_by_order, specs, now)
+    return sorted(job_id for ids in created.values() for job_id in ids)
 
 
-async def enqueue_by_order(
-    connection: AsyncConnection, specs: Sequence[JobSpec], now: datetime
+def enqueue_by_order(
+    connection: Connection, specs: Sequence[JobSpec], now: datetime
 ) -> dict[str | None, list[int]]:
-    """`enqueue` in one statement however many jobs; the new ids by order uid."""
+    """`enqueue` in one statement however many jobs; the new ids by order uid. Blocking
+    (see `orders.create_orders_if_absent`)."""
     if not specs:
         return {}
     # A list of parameters, compiled once (see `webhooks.record_webhooks`).
@@ -74,13 +72,11 @@ async def enqueue_by_order(
         for spec in specs
     ]
     created: dict[str | None, list[int]] = {}
-    for job_id, order_uid in (await connection.execute(statement, rows)).all():
+    for job_id, order_uid in connection.execute(statement, rows).all():
         created.setdefault(order_uid, []).append(job_id)
     if created and connection.dialect.name == "postgresql":
         # Delivered to listening replicas when this transaction commits, never before.
-        await connection.execute(
-            text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL}
-        )
+        connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
     for ids in created.values():
         ids.sort()
     return created

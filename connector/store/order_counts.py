@@ -4,7 +4,7 @@ day 1000."""
 
 from __future__ import annotations
 
-from sqlalchemy import case, select, update
+from sqlalchemy import Connection, case, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.domain.lifecycle import OrderState
@@ -26,11 +26,12 @@ async def count_by_state(connection: AsyncConnection) -> dict[OrderState, int]:
     }
 
 
-async def count_move(
-    connection: AsyncConnection, before: OrderState | None, after: OrderState, *, times: int = 1
+def count_move(
+    connection: Connection, before: OrderState | None, after: OrderState, *, times: int = 1
 ) -> None:
     """`times` orders left `before` (None: they are new) for `after`. One statement, so
-    that concurrent moves lock the counter rows in one order and cannot deadlock."""
+    that concurrent moves lock the counter rows in one order and cannot deadlock. Plain
+    blocking code, for the blocking writer; async callers use `connection.run_sync`."""
     states = [after.value] if before is None else [before.value, after.value]
     delta = case((order_counts.c.state == after.value, times), else_=-times)
     statement = (
@@ -38,26 +39,24 @@ async def count_move(
         .where(order_counts.c.state.in_(states))
         .values(orders=order_counts.c.orders + delta)
     )
-    if (await connection.execute(statement)).rowcount == len(states):
+    if (connection.execute(statement)).rowcount == len(states):
         return
     # A state counted for the first time (the migration seeds every state known then): the
     # rows that existed took their share above; a missing one starts at its own delta.
     present = set(
         (
-            await connection.execute(
-                select(order_counts.c.state).where(order_counts.c.state.in_(states))
-            )
+            connection.execute(select(order_counts.c.state).where(order_counts.c.state.in_(states)))
         ).scalars()
     )
     for state in states:
         if state in present:
             continue
         own = times if state == after.value else -times
-        inserted = await connection.execute(
+        inserted = connection.execute(
             insert_or_ignore(connection, order_counts, "state").values(state=state, orders=own)
         )
         if not inserted.rowcount:  # another transaction created it meanwhile
-            await connection.execute(
+            connection.execute(
                 update(order_counts)
                 .where(order_counts.c.state == state)
                 .values(orders=order_counts.c.orders + own)

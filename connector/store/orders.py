@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Connection, Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.domain.empower import Tracking
@@ -40,14 +40,13 @@ class UnknownOrder(Exception):
 
 async def create_order_if_absent(connection: AsyncConnection, uid: str, now: datetime) -> bool:
     """Start the mapping for a new order; False when it already existed."""
-    return bool(await create_orders_if_absent(connection, [uid], now))
+    return bool(await connection.run_sync(create_orders_if_absent, [uid], now))
 
 
-async def create_orders_if_absent(
-    connection: AsyncConnection, uids: Sequence[str], now: datetime
-) -> set[str]:
+def create_orders_if_absent(connection: Connection, uids: Sequence[str], now: datetime) -> set[str]:
     """Start the mapping for each new order, in three statements however many there are;
-    the uids of those that did not exist yet."""
+    the uids of those that did not exist yet. Blocking: intake's hot path runs it in the
+    blocking writer (`Database.write_blocking`)."""
     if not uids:
         return set()
     # A list of parameters, compiled once (see `webhooks.record_webhooks`).
@@ -63,9 +62,9 @@ async def create_orders_if_absent(
         }
         for uid in dict.fromkeys(uids)
     ]
-    created = set((await connection.execute(statement, rows)).scalars())
+    created = set(connection.execute(statement, rows).scalars())
     if created:
-        await order_counts.count_move(connection, None, OrderState.RECEIVED, times=len(created))
+        order_counts.count_move(connection, None, OrderState.RECEIVED, times=len(created))
         events: list[dict[str, object]] = [
             {
                 "rxscale_uid": uid,
@@ -79,7 +78,7 @@ async def create_orders_if_absent(
             for uid in dict.fromkeys(uids)
             if uid in created
         ]
-        await connection.execute(insert(order_events), events)
+        connection.execute(insert(order_events), events)
     return created
 
 
@@ -130,7 +129,7 @@ async def rerun(connection: AsyncConnection, uid: str, now: datetime) -> int:
     generation = (await connection.execute(statement)).scalar_one_or_none()
     if generation is None or before is None:
         raise StateConflict(uid, OrderState.ON_HOLD)
-    await order_counts.count_move(connection, transition.before, transition.after)
+    await connection.run_sync(order_counts.count_move, transition.before, transition.after)
     previous = {
         "empower_order_id": before.empower_order_id,
         "empower_request_id": before.empower_request_id,
@@ -191,7 +190,7 @@ async def apply_outcome(
         )
         if (await connection.execute(statement)).rowcount != 1:
             raise StateConflict(uid, first.before)
-        await order_counts.count_move(connection, first.before, last.after)
+        await connection.run_sync(order_counts.count_move, first.before, last.after)
         for transition in outcome.transitions:
             await add_history(
                 connection,

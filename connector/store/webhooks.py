@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.store.dialect import insert_or_ignore
@@ -67,8 +67,8 @@ class Delivery:
     received_at: datetime
 
 
-async def record_webhooks(
-    connection: AsyncConnection, source: str, deliveries: Sequence[Delivery]
+def record_webhooks(
+    connection: Connection, source: str, deliveries: Sequence[Delivery]
 ) -> set[str]:
     """`record_webhook` for many deliveries in one statement; the dedupe keys recorded now
     (the others were recorded before, or earlier in `deliveries`)."""
@@ -91,7 +91,7 @@ async def record_webhooks(
         }
         for d in deliveries
     ]
-    return set((await connection.execute(statement, rows)).scalars())
+    return set(connection.execute(statement, rows).scalars())
 
 
 async def mark_unmatched(connection: AsyncConnection, source: str, subjects: Sequence[str]) -> int:
