@@ -1,14 +1,12 @@
 """One runner for the benchmarks: `python -m bench <name> [options]`.
 
-    intake   webhook acknowledgement throughput and latency against bare aiohttp
-    metrics  what a scrape of /metrics costs with a year of orders, against a day's
-    fuzz     hostile requests against a real connector process (docs/security.md)
-    parked   a new order's latency under a flood of news about unknown orders
-    latency  webhook to Empower order, one order at a time, 0 ms partners
-    chaos    faults, outages and kills, with invariants checked from the partners' records
-
-Not built yet: `relay` (a backlog through the whole relay) and `memory` (RSS over
-20,000 orders).
+intake   webhook acknowledgement throughput and latency against bare aiohttp
+metrics  what a scrape of /metrics costs with a year of orders, against a day's
+fuzz     hostile requests against a real connector process (docs/security.md)
+parked   a new order's latency under a flood of news about unknown orders
+latency  webhook to Empower order, one order at a time, 0 ms partners
+chaos    faults, outages and kills, with invariants checked from the partners' records
+relay    a backlog under RxScale's rate limit: orders/s and RxScale calls per order
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-BENCHMARKS = ("intake", "metrics", "fuzz", "parked", "chaos", "latency")
+BENCHMARKS = ("intake", "metrics", "fuzz", "parked", "chaos", "latency", "relay", "memory")
 
 
 def main(argv: list[str]) -> int:
@@ -42,6 +40,14 @@ def main(argv: list[str]) -> int:
         from bench import chaos
 
         return asyncio.run(chaos.main())
+    if name == "memory":
+        from bench import memory
+
+        return asyncio.run(memory.main())
+    if name == "relay":
+        from bench import relay
+
+        return asyncio.run(relay.main())
     if name == "latency":
         from bench import latency
 
