@@ -10,6 +10,8 @@ answer larger than `max_response_bytes` is refused unread.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import time
 from collections.abc import Mapping
@@ -34,6 +36,13 @@ from connector.domain.errors import (
 USER_AGENT = f"rxscale-empower-connector/{__version__}"
 
 log = structlog.get_logger("connector.partner")
+
+
+# Set while a request holds the limiter place it took before aiohttp's timer started; the
+# first attempt on the wire uses it, any silent re-send by aiohttp takes one of its own.
+_prepaid: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar(
+    "prepaid_slot", default=None
+)
 
 
 def path_segment(value: str) -> str:
@@ -130,8 +139,12 @@ class PartnerHttp:
     ) -> aiohttp.ClientResponse:
         """Every attempt that reaches the wire takes a place in the limiter, including the
         one aiohttp makes on its own when a pooled connection turns out to be closed:
-        the partner counts that one too."""
+        the partner counts that one too. The first attempt uses the place `_send` took."""
         assert self._limiter is not None
+        prepaid = _prepaid.get()
+        if prepaid is not None and prepaid[0]:
+            prepaid[0] = False
+            return await send(request)
         async with self._limiter.slot():
             return await send(request)
 
@@ -162,6 +175,28 @@ class PartnerHttp:
         headers: Mapping[str, str] | None,
     ) -> HttpReply:
         session = self._open()
+        # The wait for a place under the rate limit comes before the request and outside
+        # its timeout: a long wait must not time out a request that then reaches the wire.
+        waiting = self._limiter.slot() if self._limiter is not None else contextlib.nullcontext()
+        async with waiting:
+            token = _prepaid.set([True] if self._limiter is not None else None)
+            try:
+                return await self._send_now(
+                    session, operation, method, path, json_body, params, headers
+                )
+            finally:
+                _prepaid.reset(token)
+
+    async def _send_now(
+        self,
+        session: aiohttp.ClientSession,
+        operation: str,
+        method: str,
+        path: str,
+        json_body: Any,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+    ) -> HttpReply:
         started = time.monotonic()
         status: int | None = None
         try:

@@ -15,13 +15,16 @@ from connector.partner.http import PartnerHttp
 
 
 class CountingLimiter:
-    """Our limiter interface, counting the places it hands out."""
+    """Our limiter interface, counting the places it hands out; each place is given after
+    `wait` seconds, as a busy rate limit would."""
 
-    def __init__(self) -> None:
+    def __init__(self, wait: float = 0.0) -> None:
         self.slots = 0
+        self.wait = wait
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
+        await asyncio.sleep(self.wait)
         self.slots += 1
         yield
 
@@ -57,6 +60,29 @@ async def test_the_limiter_counts_every_attempt_that_reaches_the_wire() -> None:
     assert (first.status, second.status) == (200, 200)
     assert seen == 3  # two calls of ours, three requests at the partner
     assert limiter.slots == seen
+
+
+async def test_waiting_for_the_rate_limit_does_not_count_against_the_timeout() -> None:
+    """Under a busy shared limit a request may wait longer than its timeout for its turn.
+    The timeout is for the partner's answer: counting the wait in it would time out a
+    request that then reached the partner and took effect, and it would run again."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(0.3)
+        return web.json_response({"ok": True})
+
+    server = await serve(web.get("/thing", handler))
+    limiter = CountingLimiter(wait=1.0)
+    http = PartnerHttp(
+        Partner.RXSCALE, str(server.make_url("")), headers={}, timeout_seconds=0.8, limiter=limiter
+    )
+    try:
+        reply = await http.request("get", "GET", "/thing")
+    finally:
+        await http.close()
+        await server.close()
+    assert reply.status == 200
+    assert limiter.slots == 1
 
 
 class Recorder:
