@@ -29,14 +29,24 @@ async def count_by_state(connection: AsyncConnection) -> dict[OrderState, int]:
 def count_move(
     connection: Connection, before: OrderState | None, after: OrderState, *, times: int = 1
 ) -> None:
-    """`times` orders left `before` (None: they are new) for `after`. One statement, so
-    that concurrent moves lock the counter rows in one order and cannot deadlock. Plain
-    blocking code, for the blocking writer; async callers use `connection.run_sync`."""
+    """`times` orders left `before` (None: they are new) for `after`. Plain blocking code,
+    for the blocking writer; async callers use `connection.run_sync`.
+
+    Concurrent moves share counter rows, so the rows are locked in one order (by state)
+    before they change. An UPDATE alone locks rows in the order it finds them, which on
+    PostgreSQL changes as rows get new versions: two moves could each hold one row and
+    wait for the other's (seen as deadlocks with three replicas draining a backlog)."""
     states = [after.value] if before is None else [before.value, after.value]
     delta = case((order_counts.c.state == after.value, times), else_=-times)
+    in_order = (
+        select(order_counts.c.state)
+        .where(order_counts.c.state.in_(states))
+        .order_by(order_counts.c.state)
+        .with_for_update()
+    )
     statement = (
         update(order_counts)
-        .where(order_counts.c.state.in_(states))
+        .where(order_counts.c.state.in_(in_order))
         .values(orders=order_counts.c.orders + delta)
     )
     if (connection.execute(statement)).rowcount == len(states):
