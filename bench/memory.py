@@ -8,7 +8,8 @@ connector's RSS is read. The **reference** is the RSS after warm-up (the first 2
 orders): the figure is how much the RSS grew beyond it by the end, and the largest
 reading of the run. Idle RSS, read before the first order, is reported too.
 
-    .venv/bin/python -m bench memory [--orders 20000] [--wave 250] [--json FILE]
+    .venv/bin/python -m bench memory [--orders 20000] [--wave 250] [--json FILE] [--plot PNG]
+    .venv/bin/python -m bench memory --replot docs/figures/memory.json --plot PNG
 """
 
 from __future__ import annotations
@@ -80,16 +81,50 @@ async def run(orders: int, wave: int, directory: Path) -> dict[str, Any]:
         await cluster.close()
 
 
+def plot(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 3.6))
+    counts = [count for count, _ in result["samples"]]
+    axis.plot(counts, [rss for _, rss in result["samples"]], "o-", markersize=3, label="RSS")
+    axis.axhline(result["idle_rss_mib"], linestyle=":", color="grey", label="idle")
+    warm = result["rss_after_warm_up_mib"]
+    axis.axhline(warm * 1.1, linestyle="--", color="red", label="10 % over warm-up")
+    axis.axvline(WARM_UP, linestyle=":", color="black", label="end of warm-up")
+    axis.set(
+        xlabel="orders through the relay",
+        ylabel="RSS MiB",
+        title="Connector RSS over a long run",
+        ylim=(0, None),
+    )
+    axis.legend(loc="lower right")
+    axis.grid(True, alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--wave", type=int, default=250)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--plot", type=Path, help="draw a PNG here (needs matplotlib)")
+    parser.add_argument("--replot", type=Path, help="draw from this report instead of running")
     args = parser.parse_args()
+    if args.replot is not None:
+        if args.plot is None:
+            parser.error("--replot needs --plot")
+        plot(json.loads(args.replot.read_text()), args.plot)
+        return 0
     with tempfile.TemporaryDirectory() as name:
         result = await run(args.orders, args.wave, Path(name))
     summary = {k: v for k, v in result.items() if k != "samples"}
     print(json.dumps(summary, indent=2))
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
+    if args.plot is not None:
+        plot(result, args.plot)
     return 0
