@@ -7,6 +7,7 @@ database on that server, dropped afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -67,7 +68,16 @@ async def drop_postgres_database(url: str) -> None:
     name = make_url(url).database
     connection = await asyncpg.connect(_asyncpg_dsn(admin))
     try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for attempt in range(20):
+            try:
+                await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except asyncpg.InsufficientPrivilegeError:
+                # A backend of another role is in it (autovacuum, started by the test's
+                # writes): a role without pg_signal_backend may not end it; it ends soon.
+                if attempt == 19:
+                    raise
+                await asyncio.sleep(0.25)
     finally:
         await connection.close()
 
