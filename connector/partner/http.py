@@ -163,17 +163,6 @@ class PartnerHttp:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> HttpReply:
-        return await self._send(operation, method, path, json_body, params, headers)
-
-    async def _send(
-        self,
-        operation: str,
-        method: str,
-        path: str,
-        json_body: Any,
-        params: Mapping[str, str] | None,
-        headers: Mapping[str, str] | None,
-    ) -> HttpReply:
         session = self._open()
         # The wait for a place under the rate limit comes before the request and outside
         # its timeout: a long wait must not time out a request that then reaches the wire.
@@ -181,13 +170,13 @@ class PartnerHttp:
         async with waiting:
             token = _prepaid.set([True] if self._limiter is not None else None)
             try:
-                return await self._send_now(
+                return await self._send(
                     session, operation, method, path, json_body, params, headers
                 )
             finally:
                 _prepaid.reset(token)
 
-    async def _send_now(
+    async def _send(
         self,
         session: aiohttp.ClientSession,
         operation: str,
