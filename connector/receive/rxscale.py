@@ -11,23 +11,17 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.domain.errors import MalformedDelivery
-from connector.domain.jobs import JobSpec
+from connector.domain.jobs import JobKind, JobSpec
 from connector.domain.lifecycle import RxScaleStatus
 from connector.domain.rxscale import RxScaleEventType, RxScaleNews
-from connector.domain.workflow import cancellation, stock_check
-from connector.receive.intake import intake_orders
+from connector.domain.workflow import cancellation, order_step, stock_check
 from connector.receive.receipt import Receipt, Verdict
 from connector.receive.recorder import OneByOne, Recorder, Write, single
 from connector.rxscale.webhook import parse_delivery, verify_signature
-from connector.store import jobs, orders
+from connector.store import jobs, new_orders, orders
 from connector.store.database import Database, StoreUnavailable
-from connector.store.webhooks import (
-    Delivery,
-    WebhookOutcome,
-    dedupe_digest,
-    record_webhook,
-    record_webhooks,
-)
+from connector.store.new_orders import NewOrderDelivery
+from connector.store.webhooks import WebhookOutcome, dedupe_digest, record_webhook
 
 SOURCE = "rxscale"
 
@@ -121,30 +115,29 @@ def record_new_orders(
     for index, key in enumerate(keys):
         firsts.setdefault(key, index)
     deliveries = [
-        Delivery(
+        NewOrderDelivery(
             dedupe_key=keys[index],
-            event_type=items[index][0].event_type,
-            subject=items[index][0].subject_uid,
-            outcome=WebhookOutcome.ENQUEUED,
+            uid=items[index][0].subject_uid,
             received_at=items[index][1],
+            job=order_step(JobKind.ACCEPT_ORDER, items[index][0].subject_uid, 0),
         )
         for index in firsts.values()
     ]
-    fresh = record_webhooks(connection, SOURCE, deliveries)
-    taken_in = [
-        news.subject_uid
-        for index, (news, _) in enumerate(items)
-        if firsts[keys[index]] == index and keys[index] in fresh
-    ]
-    new_jobs = intake_orders(connection, taken_in, max(now for _, now in items))
+    now = max(now for _, now in items)
+    taken = new_orders.take_in(connection, SOURCE, RxScaleEventType.ORDER_CREATED, deliveries, now)
     receipts = []
     for index, (news, _) in enumerate(items):
         uid = news.subject_uid
-        if firsts[keys[index]] != index or keys[index] not in fresh:
+        if firsts[keys[index]] != index or keys[index] not in taken.recorded:
             receipts.append(Receipt(Verdict.DUPLICATE, order_uid=uid, kind=news.event_type))
             continue
-        job_ids = tuple(new_jobs.pop(uid, ()))
+        job_id = taken.jobs.pop(uid, None)
         receipts.append(
-            Receipt(Verdict.ENQUEUED, order_uid=uid, job_ids=job_ids, kind=news.event_type)
+            Receipt(
+                Verdict.ENQUEUED,
+                order_uid=uid,
+                job_ids=() if job_id is None else (job_id,),
+                kind=news.event_type,
+            )
         )
     return receipts

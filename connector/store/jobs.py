@@ -52,7 +52,7 @@ def enqueue_by_order(
     (see `orders.create_orders_if_absent`)."""
     if not specs:
         return {}
-    # A list of parameters, compiled once (see `webhooks.record_webhooks`).
+    # A list of parameters, compiled once (see `orders.create_orders_if_absent`).
     statement = insert_or_ignore(connection, jobs, "unique_key").returning(
         jobs.c.id, jobs.c.order_uid
     )

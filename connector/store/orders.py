@@ -45,11 +45,14 @@ async def create_order_if_absent(connection: AsyncConnection, uid: str, now: dat
 
 def create_orders_if_absent(connection: Connection, uids: Sequence[str], now: datetime) -> set[str]:
     """Start the mapping for each new order, in three statements however many there are;
-    the uids of those that did not exist yet. Blocking: intake's hot path runs it in the
-    blocking writer (`Database.write_blocking`)."""
+    the uids of those that did not exist yet. Blocking code (async callers use
+    `connection.run_sync`). New-order deliveries write the same rows through
+    `new_orders.take_in`, which must stay in step with this."""
     if not uids:
         return set()
-    # A list of parameters, compiled once (see `webhooks.record_webhooks`).
+    # Parameters as a list, not `.values([...])`: SQLAlchemy then compiles the statement
+    # once and batches the rows itself (insertmanyvalues); a multi-row `.values()` would be
+    # compiled again for every call.
     statement = insert_or_ignore(connection, orders, "rxscale_uid").returning(orders.c.rxscale_uid)
     rows = [
         {

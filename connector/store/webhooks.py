@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.store.dialect import insert_or_ignore
@@ -56,42 +56,6 @@ async def record_webhook(
         .returning(received_webhooks.c.id)
     )
     return (await connection.execute(statement)).scalar_one_or_none() is not None
-
-
-@dataclass(frozen=True)
-class Delivery:
-    dedupe_key: str
-    event_type: str
-    subject: str | None
-    outcome: WebhookOutcome
-    received_at: datetime
-
-
-def record_webhooks(
-    connection: Connection, source: str, deliveries: Sequence[Delivery]
-) -> set[str]:
-    """`record_webhook` for many deliveries in one statement; the dedupe keys recorded now
-    (the others were recorded before, or earlier in `deliveries`)."""
-    if not deliveries:
-        return set()
-    # Parameters as a list, not `.values([...])`: SQLAlchemy then compiles the statement
-    # once and batches the rows itself (insertmanyvalues); a multi-row `.values()` would be
-    # compiled again for every call.
-    statement = insert_or_ignore(connection, received_webhooks, "source", "dedupe_key").returning(
-        received_webhooks.c.dedupe_key
-    )
-    rows = [
-        {
-            "source": source,
-            "dedupe_key": d.dedupe_key,
-            "event_type": d.event_type[:64],
-            "subject": d.subject,
-            "outcome": d.outcome.value,
-            "received_at": d.received_at,
-        }
-        for d in deliveries
-    ]
-    return set(connection.execute(statement, rows).scalars())
 
 
 async def mark_unmatched(connection: AsyncConnection, source: str, subjects: Sequence[str]) -> int:

@@ -86,6 +86,28 @@ async def test_a_delivery_that_breaks_its_batch_fails_alone(database: Database) 
     assert await stored(database) == 20
 
 
+async def test_a_batch_mixing_kinds_of_delivery_commits_as_one(database: Database) -> None:
+    """New orders share a transaction with writes that have no blocking form (then the
+    batch goes to the async writer): nothing breaks the batch, nothing is split."""
+    recorder = GroupCommit(database)
+    receiver = RxScaleReceiver(database, [SECRET], recorder=recorder)
+
+    async def other(connection: AsyncConnection) -> Receipt:
+        return Receipt(Verdict.RECORDED)
+
+    try:
+        results = await asyncio.gather(
+            *(receiver.receive(*delivery(f"po-{n}"), NOW) for n in range(5)),
+            recorder.record(single(other)),
+            *(receiver.receive(*delivery(f"po-{n}"), NOW) for n in range(5, 10)),
+        )
+    finally:
+        await recorder.aclose()
+    assert [r.verdict for r in results].count(Verdict.ENQUEUED) == 10
+    assert (recorder.batches, recorder.deliveries) == (1, 11)  # split batches are not counted
+    assert await stored(database) == 10
+
+
 async def test_nothing_is_acknowledged_before_its_commit(database: Database) -> None:
     recorder = GroupCommit(database)
     seen: list[int] = []
