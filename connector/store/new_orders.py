@@ -6,8 +6,9 @@ write are always the same few: the delivery, the order's mapping, its first hist
 entry, the per-state count and the order's first job. Written through SQLAlchemy Core
 (`webhooks`, `orders`, `jobs`), a delivery cost 100 µs of CPU on SQLite in runs of 32,
 most of it SQLAlchemy's per-row work (bind processors, parameter construction) rather
-than SQLite's; here it costs about half that. On PostgreSQL the whole run is one
-statement (data-modifying CTEs over arrays): one round trip instead of six.
+than SQLite's; here it costs about half that, row by row in five statements whose text
+never changes. On PostgreSQL the whole run is one statement (data-modifying CTEs over
+arrays): one round trip instead of six.
 
 What is written is exactly what the Core functions write (the same columns, the same
 stored forms); `tests/integration/test_new_orders.py` compares the two row by row.
@@ -70,24 +71,30 @@ def _sqlite_time(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+_SQLITE_DELIVERY = (
+    "INSERT INTO received_webhooks (source, dedupe_key, event_type, subject, outcome,"
+    " received_at) VALUES (?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (source, dedupe_key) DO NOTHING RETURNING 1"
+)
+_SQLITE_ORDER = (
+    "INSERT INTO orders (rxscale_uid, state, placement_generation,"
+    " empower_prescription_tokens, created_at, updated_at) VALUES (?, ?, 0, '[]', ?, ?)"
+    " ON CONFLICT (rxscale_uid) DO NOTHING RETURNING 1"
+)
+_SQLITE_HISTORY = (
+    "INSERT INTO order_events (rxscale_uid, kind, from_state, to_state, detail, job_id,"
+    " occurred_at) VALUES (?, 'received', NULL, ?, '{}', NULL, ?)"
+)
+_SQLITE_JOB = (
+    "INSERT INTO jobs (kind, order_uid, state, payload, unique_key, priority, attempts,"
+    " run_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)"
+    " ON CONFLICT (unique_key) DO NOTHING RETURNING id"
+)
 # A state the migration did not seed starts at its own count (as in `order_counts`).
 _SQLITE_COUNT = (
     "INSERT INTO order_counts (state, orders) VALUES (?, ?)"
     " ON CONFLICT (state) DO UPDATE SET orders = order_counts.orders + excluded.orders"
 )
-
-
-def _insert(into: str, rows: int, returning: str = "") -> str:
-    """`INSERT INTO table (columns) VALUES (?, …), …` for `rows` rows: placeholders only,
-    never a value, in the text."""
-    width = into.count(",") + 1
-    one = "(" + ", ".join("?" * width) + ")"
-    return f"INSERT INTO {into} VALUES {', '.join([one] * rows)} {returning}"  # noqa: S608
-
-
-def _among(query: str, count: int) -> str:
-    """`query` ending in `column IN (?, …)` for `count` values."""
-    return f"{query} IN ({', '.join('?' * count)})"
 
 
 def _take_in_sqlite(
@@ -97,9 +104,10 @@ def _take_in_sqlite(
     deliveries: Sequence[NewOrderDelivery],
     now: datetime,
 ) -> TakenIn:
-    # A statement per table for the whole run, as on PostgreSQL, on the writer's own
-    # sqlite3 connection and inside the transaction the caller's Connection began (BEGIN
-    # IMMEDIATE: no other writer can come between a look and the insert it decides).
+    # Row by row, in the same five statements whatever the run's size: SQLite runs them
+    # in-process for a few microseconds each, and each connection keeps its prepared
+    # statements by text, so statements whose text grew with the run (a VALUES row per
+    # delivery, an IN list per key) would fill that cache with large ones, for good.
     # The DBAPI connection: sqlite3's own in the blocking writer; in a transaction on the
     # async engine (a batch mixing kinds of delivery), SQLAlchemy's adapter over aiosqlite,
     # which speaks the same DBAPI inside `run_sync`.
@@ -110,6 +118,12 @@ def _take_in_sqlite(
         cursor.close()
 
 
+def _inserted(cursor: Any, statement: str, row: Sequence[Any]) -> Any:
+    """The row `statement`'s RETURNING gave, or None when it inserted nothing."""
+    cursor.execute(statement, row)
+    return cursor.fetchone()
+
+
 def _write_sqlite(
     cursor: Any,
     source: str,
@@ -117,103 +131,38 @@ def _write_sqlite(
     deliveries: Sequence[NewOrderDelivery],
     now: datetime,
 ) -> TakenIn:
-    keys = [d.dedupe_key for d in deliveries]
-    cursor.execute(
-        _among(
-            "SELECT dedupe_key FROM received_webhooks WHERE source = ? AND dedupe_key", len(keys)
-        ),
-        (source, *keys),
-    )
-    seen = cursor.fetchall()
-    before = {key for (key,) in seen}
-    fresh = [d for d in deliveries if d.dedupe_key not in before]
-    if not fresh:
-        return TakenIn(set(), {})
-    outcome, kind = WebhookOutcome.ENQUEUED.value, event_type[:64]
-    cursor.execute(
-        _insert(
-            "received_webhooks (source, dedupe_key, event_type, subject, outcome, received_at)",
-            len(fresh),
-        ),
-        [
-            value
-            for d in fresh
-            for value in (source, d.dedupe_key, kind, d.uid, outcome, _sqlite_time(d.received_at))
-        ],
-    )
-    recorded = {d.dedupe_key for d in fresh}
     stamp = _sqlite_time(now)
-    firsts = {d.uid: d for d in reversed(fresh)}  # the first delivery of each order
-    taken = [firsts[uid] for uid in dict.fromkeys(d.uid for d in fresh)]
-    uids = [d.uid for d in taken]
-    cursor.execute(
-        _among("SELECT rxscale_uid FROM orders WHERE rxscale_uid", len(uids)),
-        uids,
-    )
-    mapped = cursor.fetchall()
-    existing = {uid for (uid,) in mapped}
-    new = [uid for uid in uids if uid not in existing]
-    if new:
-        cursor.execute(
-            _insert(
-                "orders (rxscale_uid, state, placement_generation,"
-                " empower_prescription_tokens, created_at, updated_at)",
-                len(new),
-            ),
-            [value for uid in new for value in (uid, RECEIVED, 0, "[]", stamp, stamp)],
-        )
-        cursor.execute(
-            _insert(
-                "order_events (rxscale_uid, kind, from_state, to_state, detail, job_id,"
-                " occurred_at)",
-                len(new),
-            ),
-            [
-                value
-                for uid in new
-                for value in (uid, "received", None, RECEIVED, "{}", None, stamp)
-            ],
-        )
-        cursor.execute(_SQLITE_COUNT, (RECEIVED, len(new)))
-    job_keys = [d.job.unique_key for d in taken if d.job.unique_key is not None]
-    queued_before: set[str | None] = set()
-    if job_keys:
-        cursor.execute(
-            _among("SELECT unique_key FROM jobs WHERE unique_key", len(job_keys)),
-            job_keys,
-        )
-        rows = cursor.fetchall()
-        queued_before = {key for (key,) in rows}
-    to_queue = [d for d in taken if d.job.unique_key not in queued_before]
-    if not to_queue:
-        return TakenIn(recorded, {})
-    job_rows = [
-        value
-        for d in to_queue
-        for value in (
-            d.job.kind.value,
-            d.uid,
+    kind, outcome = event_type[:64], WebhookOutcome.ENQUEUED.value
+    recorded: set[str] = set()
+    queued: dict[str, int] = {}
+    created = 0
+    for delivery in deliveries:
+        uid, received = delivery.uid, _sqlite_time(delivery.received_at)
+        row = (source, delivery.dedupe_key, kind, uid, outcome, received)
+        if _inserted(cursor, _SQLITE_DELIVERY, row) is None:
+            continue  # recorded before
+        recorded.add(delivery.dedupe_key)
+        if _inserted(cursor, _SQLITE_ORDER, (uid, RECEIVED, stamp, stamp)) is not None:
+            created += 1
+            cursor.execute(_SQLITE_HISTORY, (uid, RECEIVED, stamp))
+        job = delivery.job
+        job_row = (
+            job.kind.value,
+            uid,
             JobState.QUEUED.value,
-            json.dumps(d.job.payload),
-            d.job.unique_key,
-            int(d.job.priority),
-            0,
-            _sqlite_time(now + timedelta(seconds=d.job.delay_seconds)),
+            json.dumps(job.payload),
+            job.unique_key,
+            int(job.priority),
+            _sqlite_time(now + timedelta(seconds=job.delay_seconds)),
             stamp,
             stamp,
         )
-    ]
-    cursor.execute(
-        _insert(
-            "jobs (kind, order_uid, state, payload, unique_key, priority, attempts, run_at,"
-            " created_at, updated_at)",
-            len(to_queue),
-            returning="RETURNING id, order_uid",
-        ),
-        job_rows,
-    )
-    queued = cursor.fetchall()
-    return TakenIn(recorded, {uid: int(job_id) for job_id, uid in queued})
+        job_id = _inserted(cursor, _SQLITE_JOB, job_row)
+        if job_id is not None:
+            queued[uid] = int(job_id[0])
+    if created:
+        cursor.execute(_SQLITE_COUNT, (RECEIVED, created))
+    return TakenIn(recorded, queued)
 
 
 # One statement for the whole run. Each CTE sees the others only through RETURNING, which
