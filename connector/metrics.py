@@ -23,6 +23,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        self._webhook_counters: dict[tuple[str, str], Counter] = {}
         self.webhooks = Counter(
             "connector_webhooks_received_total",
             "Webhook deliveries, by source and what became of them.",
@@ -91,7 +92,14 @@ class Metrics:
         ).set(1)
 
     def webhook(self, source: str, outcome: str) -> None:
-        self.webhooks.labels(source, outcome).inc()
+        # One counter per (source, outcome), a fixed handful: looked up here rather than
+        # through `labels()` (a lock and a validation) once per delivery.
+        counter = self._webhook_counters.get((source, outcome))
+        if counter is None:
+            counter = self._webhook_counters[source, outcome] = self.webhooks.labels(
+                source, outcome
+            )
+        counter.inc()
 
     def job(self, kind: str, outcome: str) -> None:
         self.jobs.labels(kind, outcome).inc()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
+import logging
 
 import structlog
 from aiohttp import ClientPayloadError, web
@@ -13,6 +16,9 @@ from connector.web.context import WebContext
 from connector.web.guard import unfit_request
 
 log = structlog.get_logger("connector.web")
+# What structlog's level filter asks too; asked first, the lines below the level (one per
+# delivery at `warning`) cost a lookup instead of a pass through structlog.
+_level_of = logging.getLogger("connector.web")
 
 # HTTP status, and the word a webhook metric counts it under, for each verdict.
 ANSWERS: dict[Verdict, tuple[int, str]] = {
@@ -29,7 +35,19 @@ ANSWERS: dict[Verdict, tuple[int, str]] = {
 
 
 def answer(http_status: int, /, **fields: str | None) -> web.Response:
-    return web.json_response(fields, status=http_status)
+    return web.Response(
+        body=_encoded(tuple(fields.items())),
+        status=http_status,
+        content_type="application/json",
+        charset="utf-8",
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _encoded(fields: tuple[tuple[str, str | None], ...]) -> bytes:
+    """Answers are a few dozen bodies over and over (`{"status": "enqueued"}`): each is
+    encoded once. Bounded, since an error's text can vary."""
+    return json.dumps(dict(fields)).encode()
 
 
 class BodyTooLarge(Exception):
@@ -138,10 +156,12 @@ def answer_receipt(
                 )
         case Verdict.UNAVAILABLE:
             log.error("webhook_not_recorded", error=receipt.reason, **fields)
-        case Verdict.DUPLICATE:
-            log.info("webhook_duplicate", **fields)
         case Verdict.UNKNOWN:
             log.warning("webhook_ignored", **fields)
+        case _ if not _level_of.isEnabledFor(logging.INFO):
+            pass  # below: a line per delivery, at `warning` most of what answering cost
+        case Verdict.DUPLICATE:
+            log.info("webhook_duplicate", **fields)
         case _:
             log.info("webhook_received", outcome=outcome, auth_form=receipt.auth_form, **fields)
     if receipt.accepted:
