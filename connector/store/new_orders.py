@@ -16,6 +16,7 @@ stored forms); `tests/integration/test_new_orders.py` compares the two row by ro
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -97,6 +98,12 @@ _SQLITE_COUNT = (
 )
 
 
+def _inserted(cursor: Any, statement: str, row: Sequence[Any]) -> Any:
+    """The row `statement`'s RETURNING gave, or None when it inserted nothing."""
+    cursor.execute(statement, row)
+    return cursor.fetchone()
+
+
 def _take_in_sqlite(
     connection: Connection,
     source: str,
@@ -111,58 +118,40 @@ def _take_in_sqlite(
     # The DBAPI connection: sqlite3's own in the blocking writer; in a transaction on the
     # async engine (a batch mixing kinds of delivery), SQLAlchemy's adapter over aiosqlite,
     # which speaks the same DBAPI inside `run_sync`.
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        return _write_sqlite(cursor, source, event_type, deliveries, now)
-    finally:
-        cursor.close()
-
-
-def _inserted(cursor: Any, statement: str, row: Sequence[Any]) -> Any:
-    """The row `statement`'s RETURNING gave, or None when it inserted nothing."""
-    cursor.execute(statement, row)
-    return cursor.fetchone()
-
-
-def _write_sqlite(
-    cursor: Any,
-    source: str,
-    event_type: str,
-    deliveries: Sequence[NewOrderDelivery],
-    now: datetime,
-) -> TakenIn:
-    stamp = _sqlite_time(now)
-    kind, outcome = event_type[:64], WebhookOutcome.ENQUEUED.value
-    recorded: set[str] = set()
-    queued: dict[str, int] = {}
-    created = 0
-    for delivery in deliveries:
-        uid, received = delivery.uid, _sqlite_time(delivery.received_at)
-        row = (source, delivery.dedupe_key, kind, uid, outcome, received)
-        if _inserted(cursor, _SQLITE_DELIVERY, row) is None:
-            continue  # recorded before
-        recorded.add(delivery.dedupe_key)
-        if _inserted(cursor, _SQLITE_ORDER, (uid, RECEIVED, stamp, stamp)) is not None:
-            created += 1
-            cursor.execute(_SQLITE_HISTORY, (uid, RECEIVED, stamp))
-        job = delivery.job
-        job_row = (
-            job.kind.value,
-            uid,
-            JobState.QUEUED.value,
-            json.dumps(job.payload),
-            job.unique_key,
-            int(job.priority),
-            _sqlite_time(now + timedelta(seconds=job.delay_seconds)),
-            stamp,
-            stamp,
-        )
-        job_id = _inserted(cursor, _SQLITE_JOB, job_row)
-        if job_id is not None:
-            queued[uid] = int(job_id[0])
-    if created:
-        cursor.execute(_SQLITE_COUNT, (RECEIVED, created))
-    return TakenIn(recorded, queued)
+    dbapi = connection.connection.dbapi_connection
+    with contextlib.closing(dbapi.cursor()) as cursor:  # type: ignore[union-attr]
+        stamp = _sqlite_time(now)
+        kind, outcome = event_type[:64], WebhookOutcome.ENQUEUED.value
+        recorded: set[str] = set()
+        queued: dict[str, int] = {}
+        created = 0
+        for delivery in deliveries:
+            uid, received = delivery.uid, _sqlite_time(delivery.received_at)
+            row = (source, delivery.dedupe_key, kind, uid, outcome, received)
+            if _inserted(cursor, _SQLITE_DELIVERY, row) is None:
+                continue  # recorded before
+            recorded.add(delivery.dedupe_key)
+            if _inserted(cursor, _SQLITE_ORDER, (uid, RECEIVED, stamp, stamp)) is not None:
+                created += 1
+                cursor.execute(_SQLITE_HISTORY, (uid, RECEIVED, stamp))
+            job = delivery.job
+            job_row = (
+                job.kind.value,
+                uid,
+                JobState.QUEUED.value,
+                json.dumps(job.payload),
+                job.unique_key,
+                int(job.priority),
+                _sqlite_time(now + timedelta(seconds=job.delay_seconds)),
+                stamp,
+                stamp,
+            )
+            job_id = _inserted(cursor, _SQLITE_JOB, job_row)
+            if job_id is not None:
+                queued[uid] = int(job_id[0])
+        if created:
+            cursor.execute(_SQLITE_COUNT, (RECEIVED, created))
+        return TakenIn(recorded, queued)
 
 
 # One statement for the whole run. Each CTE sees the others only through RETURNING, which
