@@ -59,6 +59,18 @@ async def records_in_states(
     return [to_record(row) for row in await connection.execute(statement)]
 
 
+async def uids_in_states(
+    connection: AsyncConnection, uids: Sequence[str], states: Iterable[OrderState]
+) -> set[str]:
+    """Those of `uids` whose order is in one of `states` now."""
+    if not uids:
+        return set()
+    statement = select(orders.c.rxscale_uid).where(
+        orders.c.rxscale_uid.in_(list(uids)), orders.c.state.in_([s.value for s in states])
+    )
+    return set((await connection.execute(statement)).scalars())
+
+
 async def uids_for_patient_token(connection: AsyncConnection, token: str) -> list[str]:
     statement = select(orders.c.rxscale_uid).where(orders.c.empower_patient_token == token)
     return list((await connection.execute(statement)).scalars())

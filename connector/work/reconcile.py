@@ -4,8 +4,9 @@
   webhook was lost) is taken in.
 - RxScale → us: every order we placed and that has not shipped should show at RxScale as
   `pending review`, `in-progress` or `ready_for_pickup`. Those lists are paged through; an
-  order missing from them is read on its own, and one cancelled there (its
-  `pharmacy_order_updated` lost) is cancelled at Empower.
+  order missing from them, and still unshipped in our records once they are read, is read
+  on its own, and one cancelled there (its `pharmacy_order_updated` lost) is cancelled at
+  Empower.
 - Empower → us: every placed order Empower has said nothing about for `stale_after` is
   looked up there (`refresh_order`); a shipment, a rejection or a cancellation found there
   is applied as if its webhook had come.
@@ -88,6 +89,7 @@ class Reconcile(Handler):
         for status in OPEN_AT_RXSCALE:
             listed.update(await self._listed_at_rxscale(status))
         missing = [record for record in unshipped if record.rxscale_uid not in listed]
+        missing = await self._still_unshipped(missing)
         cancelled = []
         for record in missing[:MAX_MISSING_READS]:
             order = await self.deps.rxscale.get_order(record.rxscale_uid)
@@ -95,6 +97,19 @@ class Reconcile(Handler):
                 log.warning("cancellation_found_by_reconciliation", order_uid=record.rxscale_uid)
                 cancelled.append(record)
         return cancelled
+
+    async def _still_unshipped(self, missing: list[OrderRecord]) -> list[OrderRecord]:
+        """Those of `missing` our records still show placed and unshipped. Orders keep
+        moving while the lists are paged through: one that shipped meanwhile is gone from
+        them because it completed at RxScale, and reading it on its own would spend a
+        request of RxScale's budget to learn what our records already say."""
+        if not missing:
+            return []
+        async with self.deps.database.connect() as connection:
+            now_unshipped = await order_queries.uids_in_states(
+                connection, [record.rxscale_uid for record in missing], PLACED_NOT_SHIPPED
+            )
+        return [record for record in missing if record.rxscale_uid in now_unshipped]
 
     async def _listed_at_rxscale(self, status: RxScaleStatus) -> list[str]:
         uids: list[str] = []

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from connector.domain.jobs import JobKind
-from connector.domain.lifecycle import OrderState
-from connector.domain.outcome import NOTHING
+from connector.domain.lifecycle import OrderEvent, OrderState, RxScaleStatus, apply_all
+from connector.domain.order import OrderPage
+from connector.domain.outcome import NOTHING, Outcome
 from connector.work.reconcile import Reconcile, RefreshOrder
 from tests.handlers.conftest import Bench
 
@@ -79,3 +81,40 @@ async def test_a_page_that_fails_once_is_read_again_not_the_whole_run(bench: Ben
         - bench.rxscale_calls("GET", "/pharmacy_orders/po-")
         == 6
     )
+
+
+async def test_an_order_that_ships_while_the_lists_are_read_is_not_read_on_its_own(
+    bench: Bench,
+) -> None:
+    """Orders keep moving during a run: one that completes at RxScale (so leaves the open
+    lists) and in our records while the lists are paged is not missing, only moving."""
+    moving = await bench.order(OrderState.IN_PROGRESS)
+    rxscale = bench.deps.rxscale
+
+    class ShipsDuringTheListing:
+        """The real client; the order ships, on both sides, once the first open list is read."""
+
+        def __init__(self) -> None:
+            self.shipped = False
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(rxscale, name)
+
+        async def list_orders(self, **query: Any) -> OrderPage:
+            page = await rxscale.list_orders(**query)
+            if query.get("status") == RxScaleStatus.PENDING_REVIEW.value and not self.shipped:
+                self.shipped = True
+                bench.rxscale.orders[moving.rxscale_uid].set_status("completed")
+                await bench.commit(
+                    Outcome(
+                        order_uid=moving.rxscale_uid,
+                        transitions=apply_all(OrderState.IN_PROGRESS, (OrderEvent.COMPLETE,)),
+                    )
+                )
+            return page
+
+    deps = dataclasses.replace(bench.deps, rxscale=ShipsDuringTheListing())
+    outcome = await Reconcile(deps).run(bench.job(JobKind.RECONCILE, None, {"bucket": 5}))
+    assert (await bench.record(moving.rxscale_uid)).state is OrderState.COMPLETED
+    assert outcome.detail["cancelled_at_rxscale"] == 0
+    assert bench.rxscale_calls("GET", f"/pharmacy_orders/{moving.rxscale_uid}") == 0
