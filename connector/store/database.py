@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from connector.store.sqlite_writer import BlockingSqliteWriter
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -162,8 +163,9 @@ class Database:
         # SQLite's writers take turns here, before they touch the file: the async writer
         # and the blocking one never wait in SQLite's busy handler for each other.
         self._writer_turn = asyncio.Lock()
-        self._blocking_writer: Engine | None = None
-        self._writer_thread: ThreadPoolExecutor | None = None
+        self._sqlite_writer = BlockingSqliteWriter(
+            self.url, lambda engine: _configure_sqlite(engine, writer=True)
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -182,35 +184,15 @@ class Database:
     async def write_blocking(self, write: Callable[[Connection], T]) -> T:
         """`write` (plain blocking code) in one transaction, committed when it returns.
 
-        On SQLite it runs in the writer's own thread on its own connection: one hand-over
-        for the whole transaction, where the async driver hands every statement, cursor
-        and fetch to its thread and back (four trips a statement, most of a small
-        transaction's cost). On PostgreSQL it runs on the async connection as usual."""
+        On SQLite its statements run on the event loop and its commit in the writer's
+        thread (`sqlite_writer`), where the async driver would hand every statement,
+        cursor and fetch to its thread and back. On PostgreSQL it runs on the async
+        connection as usual."""
         if not self.is_sqlite:
             async with self.transaction() as connection:
                 return await connection.run_sync(write)
         async with self._turn(), _unavailable_as_ours():
-            if self._writer_thread is None:
-                self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
-            running = asyncio.get_running_loop().run_in_executor(
-                self._writer_thread, self._in_blocking_transaction, write
-            )
-            try:
-                return await asyncio.shield(running)
-            except asyncio.CancelledError:
-                # The thread finishes its transaction regardless: keep the turn until then.
-                with contextlib.suppress(Exception):
-                    await running
-                raise
-
-    def _in_blocking_transaction(self, write: Callable[[Connection], T]) -> T:
-        if self._blocking_writer is None:
-            self._blocking_writer = create_engine(
-                self.url.set(drivername="sqlite"), pool_size=1, max_overflow=0
-            )
-            _configure_sqlite(self._blocking_writer, writer=True)
-        with self._blocking_writer.begin() as connection:
-            return write(connection)
+            return await self._sqlite_writer.write(write)
 
     def _turn(self) -> AbstractAsyncContextManager[Any]:
         return self._writer_turn if self.is_sqlite else contextlib.nullcontext()
@@ -230,15 +212,8 @@ class Database:
         await self.engine.dispose()
         if self.writer is not self.engine:
             await self.writer.dispose()
-        if self._writer_thread is not None:
-            async with self._turn():  # after the blocking write in progress, if any
-                thread, self._writer_thread = self._writer_thread, None
-                if self._blocking_writer is not None:
-                    await asyncio.get_running_loop().run_in_executor(
-                        thread, self._blocking_writer.dispose
-                    )
-                    self._blocking_writer = None
-                thread.shutdown(wait=True)
+        async with self._turn():  # after the blocking write in progress, if any
+            await self._sqlite_writer.close()
 
     @property
     def sqlite_file(self) -> Path | None:
