@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -74,7 +75,7 @@ def load_json_object(body: bytes) -> dict[str, Any]:
         raise MalformedDelivery("body is not valid JSON") from exc
     if not isinstance(document, dict):
         raise MalformedDelivery("body must be a JSON object")
-    if not _all_text_encodable(document):
+    if _MAY_HOLD_A_SURROGATE.search(body) and not _all_text_encodable(document):
         raise MalformedDelivery("body holds a string that is not valid Unicode text")
     return document
 
@@ -103,6 +104,12 @@ def _nesting_exceeds(body: bytes, limit: int) -> bool:
         elif byte in (0x5D, 0x7D):  # ] }
             depth -= 1
     return False
+
+
+# Where a lone surrogate can come from in a body `json.loads` reads: an escape of one, the
+# raw UTF-8 form of one (it decodes with "surrogatepass"), or a UTF-16/32 body (NUL
+# bytes). A body with none of these (nearly all) needs no walk through its strings.
+_MAY_HOLD_A_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]|\x00")
 
 
 def _all_text_encodable(document: object) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Sequence
 
@@ -14,7 +13,7 @@ from connector.rxscale.models import WebhookEnvelopeModel
 
 def sign(body: bytes, secret: str) -> str:
     """The signature RxScale sends: lowercase hex HMAC-SHA256 of the raw body."""
-    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    return hmac.digest(secret.encode("utf-8"), body, "sha256").hex()
 
 
 def verify_signature(body: bytes, signature: str | None, secrets: Sequence[str]) -> bool:
