@@ -41,6 +41,9 @@ class Write:
     many: Many
     item: Any
     many_blocking: ManyBlocking | None = None
+    # `many_blocking` sends exactly one statement on PostgreSQL, whatever the run's size:
+    # a batch made of that run alone needs no transaction block around it.
+    one_statement_on_postgresql: bool = False
 
     @property
     def kind(self) -> object:
@@ -48,11 +51,13 @@ class Write:
         return self.many_blocking or self.many
 
     @classmethod
-    def blocking(cls, many: ManyBlocking, item: Any) -> Write:
+    def blocking(
+        cls, many: ManyBlocking, item: Any, *, one_statement_on_postgresql: bool = False
+    ) -> Write:
         async def on_async(connection: AsyncConnection, items: list[Any]) -> list[Receipt]:
             return await connection.run_sync(many, items)
 
-        return cls(on_async, item, many)
+        return cls(on_async, item, many, one_statement_on_postgresql)
 
 
 async def _each(connection: AsyncConnection, applies: list[Apply]) -> list[Receipt]:
@@ -182,7 +187,8 @@ async def _in_one_transaction(database: Database, writes: list[Write]) -> list[R
                 receipts += write.many_blocking(connection, items)
             return receipts
 
-        return await database.write_blocking(blocking)
+        alone = len(runs) == 1 and runs[0][0].one_statement_on_postgresql
+        return await database.write_blocking(blocking, one_statement=alone)
     receipts: list[Receipt] = []
     async with database.transaction() as connection:
         for write, items in runs:

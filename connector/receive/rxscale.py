@@ -60,7 +60,8 @@ class RxScaleReceiver:
         recorder = self.recorder or OneByOne(self.database)
         if news.event_type == RxScaleEventType.ORDER_CREATED:
             # The bulk of all traffic, and the same few rows each: written as a run.
-            return await recorder.record(Write.blocking(record_new_orders, (news, now)))
+            write = Write.blocking(record_new_orders, (news, now), one_statement_on_postgresql=True)
+            return await recorder.record(write)
         return await recorder.record(single(functools.partial(self._record_in, news=news, now=now)))
 
     async def _record_in(
@@ -109,7 +110,8 @@ def record_new_orders(
 ) -> list[Receipt]:
     """New-order deliveries, recorded and taken in together. Each gets the receipt it
     would have got alone: a repeat of a delivery earlier in the run or recorded before is
-    a duplicate, and only the first delivery that takes an order in lists its job."""
+    a duplicate, and only the first delivery that takes an order in lists its job. Its
+    only statement is `take_in`'s."""
     keys = [dedupe_digest(*news.dedupe_parts()) for news, _ in items]
     firsts: dict[str, int] = {}
     for index, key in enumerate(keys):

@@ -160,6 +160,8 @@ class Database:
         else:
             self.engine = create_async_engine(self.url, pool_size=pool_size, max_overflow=pool_size)
             self.writer = self.engine
+        # The same pool, sending no BEGIN and COMMIT: for writes that are one statement.
+        self._autocommit = self.writer.execution_options(isolation_level="AUTOCOMMIT")
         # SQLite's writers take turns here, before they touch the file: the async writer
         # and the blocking one never wait in SQLite's busy handler for each other.
         self._writer_turn = asyncio.Lock()
@@ -181,14 +183,22 @@ class Database:
         async with self._turn(), _unavailable_as_ours(), self.writer.begin() as connection:
             yield connection
 
-    async def write_blocking(self, write: Callable[[Connection], T]) -> T:
+    async def write_blocking(
+        self, write: Callable[[Connection], T], *, one_statement: bool = False
+    ) -> T:
         """`write` (plain blocking code) in one transaction, committed when it returns.
 
         On SQLite its statements run on the event loop and its commit in the writer's
         thread (`sqlite_writer`), where the async driver would hand every statement,
         cursor and fetch to its thread and back. On PostgreSQL it runs on the async
-        connection as usual."""
+        connection as usual; with `one_statement` (`write` sends exactly one statement),
+        that statement is its own transaction, and the BEGIN and COMMIT round trips are
+        saved: PostgreSQL commits a statement outside a transaction block as a whole, and
+        durably, before it answers."""
         if not self.is_sqlite:
+            if one_statement:
+                async with _unavailable_as_ours(), self._autocommit.connect() as connection:
+                    return await connection.run_sync(write)
             async with self.transaction() as connection:
                 return await connection.run_sync(write)
         async with self._turn(), _unavailable_as_ours():

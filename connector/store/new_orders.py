@@ -59,7 +59,9 @@ def take_in(
     """Record each delivery once; for each recorded now, start its order's mapping (once
     ever) and queue its job (once ever, by the job's unique key). Deliveries repeated
     within `deliveries` must have been removed by the caller. Blocking code: on SQLite it
-    runs on the blocking writer (`Database.write_blocking`)."""
+    runs on the blocking writer (`Database.write_blocking`). On PostgreSQL it sends
+    exactly one statement, which intake relies on to run it outside a transaction block
+    (`Write.one_statement_on_postgresql`)."""
     if not deliveries:
         return TakenIn(set(), {})
     if connection.dialect.name == "postgresql":

@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from connector.domain.lifecycle import OrderState
@@ -135,3 +135,22 @@ async def test_a_lock_held_past_the_busy_timeout_is_unavailable_then_writes_resu
     other.close()
     await database.write_blocking(lambda c: orders.create_orders_if_absent(c, ["po-2"], NOW))
     assert await mapped(database) == {"po-2"}
+
+
+@pytest.mark.parametrize("one_statement", [False, True])
+async def test_a_statement_that_fails_half_way_leaves_nothing(
+    database: Database, one_statement: bool
+) -> None:
+    """Also outside a transaction block (`one_statement` on PostgreSQL): the statement
+    is all or nothing."""
+    half_then_fail = text(
+        "INSERT INTO orders (rxscale_uid, state, placement_generation,"
+        " empower_prescription_tokens, created_at, updated_at) VALUES"
+        " ('po-1', 'received', 0, '[]', :now, :now),"
+        " (NULL, 'received', 0, '[]', :now, :now)"  # NOT NULL: the second row fails
+    )
+    with pytest.raises(IntegrityError):
+        await database.write_blocking(
+            lambda c: c.execute(half_then_fail, {"now": NOW}), one_statement=one_statement
+        )
+    assert await mapped(database) == set()

@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Connection, event, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.receive.receipt import Receipt, Verdict
@@ -153,3 +153,34 @@ async def test_close_writes_what_is_queued(database: Database, size: int) -> Non
         receipts = await asyncio.gather(*tasks)
     assert all(r.verdict is Verdict.ENQUEUED for r in receipts)
     assert await stored(database) == size
+
+
+async def test_a_batch_of_new_orders_alone_is_one_statement_on_postgresql(
+    database: Database,
+) -> None:
+    """On PostgreSQL such a batch runs outside a transaction block, which is atomic only
+    while it is one statement: a second one would commit on its own."""
+    if not database.is_postgresql:
+        pytest.skip("SQLite writes a batch row by row in a transaction")
+    statements: list[tuple[str, object]] = []
+
+    def seen(connection: Connection, _cursor: object, statement: str, *_: object) -> None:
+        level = connection.get_execution_options().get("isolation_level")
+        statements.append((statement, level))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", seen)
+    recorder = GroupCommit(database)
+    receiver = RxScaleReceiver(database, [SECRET], recorder=recorder)
+    sends = [delivery(f"po-{n}") for n in range(20)] * 2
+    try:
+        receipts = await asyncio.gather(
+            *(receiver.receive(body, signature, NOW) for body, signature in sends)
+        )
+    finally:
+        await recorder.aclose()
+        event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
+    assert [r.verdict for r in receipts].count(Verdict.ENQUEUED) == 20
+    assert len(statements) == recorder.batches  # one each, and nothing else
+    assert all("INSERT INTO received_webhooks" in s for s, _ in statements)
+    assert {level for _, level in statements} == {"AUTOCOMMIT"}  # no BEGIN, no COMMIT
+    assert await stored(database) == 20
