@@ -47,7 +47,14 @@ class BlockingSqliteWriter:
         loop = asyncio.get_running_loop()
         transaction = _begin_at_once(connection)
         if transaction is None:
-            transaction = await loop.run_in_executor(thread, _begin_waiting, connection)
+            beginning = loop.run_in_executor(thread, _begin_waiting, connection)
+            try:
+                transaction = await asyncio.shield(beginning)
+            except asyncio.CancelledError:
+                # The thread may still take the lock: give it back before going.
+                with contextlib.suppress(Exception):
+                    self._end((await beginning).rollback)
+                raise
         try:
             result = write(connection)
         except BaseException:

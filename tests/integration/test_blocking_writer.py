@@ -154,3 +154,20 @@ async def test_a_statement_that_fails_half_way_leaves_nothing(
             lambda c: c.execute(half_then_fail, {"now": NOW}), one_statement=one_statement
         )
     assert await mapped(database) == set()
+
+
+async def test_a_write_cancelled_while_waiting_for_the_lock_leaves_the_writer_fit(
+    database: Database,
+) -> None:
+    other = another_process_writing(database)
+    waiting = asyncio.ensure_future(
+        database.write_blocking(lambda c: orders.create_orders_if_absent(c, ["po-1"], NOW))
+    )
+    await asyncio.sleep(0.1)
+    waiting.cancel()
+    asyncio.get_running_loop().call_later(0.1, other.commit)
+    with pytest.raises(asyncio.CancelledError):
+        await waiting  # returns once the writer gave back the lock it may have taken
+    other.close()
+    await database.write_blocking(lambda c: orders.create_orders_if_absent(c, ["po-2"], NOW))
+    assert await mapped(database) == {"po-2"}
