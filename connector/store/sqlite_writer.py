@@ -45,7 +45,7 @@ class BlockingSqliteWriter:
         """`write` in one transaction, committed (durably) when this returns."""
         connection, thread = self._connected()
         loop = asyncio.get_running_loop()
-        transaction = _begin_at_once(connection)
+        transaction = self._begin_at_once(connection)
         if transaction is None:
             beginning = loop.run_in_executor(thread, _begin_waiting, connection)
             try:
@@ -87,8 +87,19 @@ class BlockingSqliteWriter:
             _set_busy_timeout(self._connection, 0)
         return self._connection, self._thread
 
+    def _begin_at_once(self, connection: Connection) -> RootTransaction | None:
+        """The write lock taken now, or None when another process holds it."""
+        try:
+            return connection.begin()
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
+                return None
+            self._discard()
+            raise
+
     def _end(self, end: Callable[[], None]) -> None:
-        """Commit or roll back; a connection that failed at it is not trusted again."""
+        """Commit or roll back; a connection that failed at it (or at beginning) is not
+        trusted again."""
         try:
             end()
         except BaseException:
@@ -110,20 +121,12 @@ class BlockingSqliteWriter:
         if thread is None:
             return
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(thread, self._discard)
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await loop.run_in_executor(thread, connection.close)
         if engine is not None:
             await loop.run_in_executor(thread, engine.dispose)
         thread.shutdown(wait=True)
-
-
-def _begin_at_once(connection: Connection) -> RootTransaction | None:
-    """The write lock taken now, or None when another process holds it."""
-    try:
-        return connection.begin()
-    except OperationalError as exc:
-        if getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
-            return None
-        raise
 
 
 def _begin_waiting(connection: Connection) -> RootTransaction:
